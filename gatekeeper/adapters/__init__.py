@@ -1,0 +1,1 @@
+"""The edge: files, environment, GitHub. Library exceptions become GatekeeperError here."""

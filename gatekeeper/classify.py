@@ -1,0 +1,273 @@
+"""Destructive? Production? Gated? Each answer with the reasons behind it.
+
+Fail closed: a value that cannot be known (tags unknown until apply, a log with no attributes,
+an action this program does not know) makes a destructive change "possibly production", and
+that is gated like production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gatekeeper import globs
+from gatekeeper.plan import Action, Plan, ResourceChange, canonical_json
+from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.redact import SENSITIVE, is_sensitive
+from gatekeeper.sourcefacts import SourceFacts
+
+SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str  # tag | address | module | plan_label | protected_type | unknown_* | ...
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedChange:
+    change: ResourceChange
+    destructive: bool
+    production: bool
+    possibly_production: bool
+    gated: bool
+    reasons: tuple[Reason, ...]
+    notes: tuple[str, ...]
+    source: SourceFacts | None = None
+
+    @property
+    def action_label(self) -> str:
+        c = self.change
+        if c.action is Action.REPLACE and c.replace_order is not None:
+            return f"replace ({c.replace_order.value})"
+        if c.action is Action.UNKNOWN:
+            return f"unknown action {list(c.actions)}"
+        return c.action.value
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    plans: tuple[Plan, ...]
+    changes: tuple[ClassifiedChange, ...]
+    plan_digest: str
+
+    @property
+    def gated(self) -> tuple[ClassifiedChange, ...]:
+        return tuple(c for c in self.changes if c.gated)
+
+    @property
+    def destructive(self) -> tuple[ClassifiedChange, ...]:
+        return tuple(c for c in self.changes if c.destructive)
+
+
+def analyze(plans: Iterable[Plan], policy: Policy, source: SourceMap | None = None) -> Analysis:
+    plans = tuple(plans)
+    out: list[ClassifiedChange] = []
+    for plan in plans:
+        for change in plan.changes:
+            facts = source.get((plan.label, change.address)) if source else None
+            out.append(classify(change, policy, facts))
+    ordered = tuple(sorted(out, key=_order))
+    return Analysis(plans=plans, changes=ordered, plan_digest=plan_digest(ordered))
+
+
+def _order(c: ClassifiedChange) -> tuple[int, int, str, str]:
+    rank = 0 if c.gated else 1 if c.destructive else 2
+    return (rank, 0 if c.production else 1, c.change.plan, c.change.address)
+
+
+def classify(
+    change: ResourceChange, policy: Policy, facts: SourceFacts | None = None
+) -> ClassifiedChange:
+    destructive = change.destructive or (
+        policy.forget_is_destructive and change.action is Action.FORGET
+    )
+    notes = _notes(change, facts)
+    reasons: list[Reason] = []
+    unknowns: list[Reason] = []
+    if destructive:
+        reasons, unknowns = production_reasons(change, policy.production, facts)
+    production = bool(reasons)
+    possibly = not production and bool(unknowns)
+    return ClassifiedChange(
+        change=change,
+        destructive=destructive,
+        production=production,
+        possibly_production=possibly,
+        gated=destructive and (production or possibly),
+        reasons=tuple(reasons + unknowns),
+        notes=notes,
+        source=facts,
+    )
+
+
+def production_reasons(
+    change: ResourceChange, prod: ProductionPolicy, facts: SourceFacts | None
+) -> tuple[list[Reason], list[Reason]]:
+    """(reasons it is production, reasons it might be). Both lists, every match listed."""
+    found: list[Reason] = []
+    unknown: list[Reason] = []
+    if change.action is Action.UNKNOWN:
+        unknown.append(
+            Reason(
+                "unknown_action",
+                f"action {list(change.actions)} is unknown to this gatekeeper: treated as "
+                "destructive and possibly production",
+            )
+        )
+    label_glob = globs.first_match(prod.plan_labels, change.plan)
+    if label_glob:
+        found.append(Reason("plan_label", f"plan label {change.plan!r} matches {label_glob!r}"))
+    addr_glob = globs.first_match(prod.addresses, change.address)
+    if addr_glob:
+        found.append(Reason("address", f"address matches {addr_glob!r}"))
+    elif change.module_address:
+        mod_glob = globs.first_match(prod.addresses, change.module_address)
+        if mod_glob:
+            found.append(Reason("module", f"module {change.module_address} matches {mod_glob!r}"))
+    type_glob = globs.first_match(prod.protected_types, change.type)
+    if type_glob:
+        found.append(
+            Reason("protected_type", f"{change.type} is a protected type (stateful: {type_glob!r})")
+        )
+    if change.has_attributes:
+        _plan_tags(change, prod, found, unknown)
+    else:
+        _code_tags(change, prod, facts, found, unknown)
+    return found, unknown
+
+
+def _sides(change: ResourceChange) -> list[tuple[str, Any, Any, Any]]:
+    """(side, value, sensitive mask, unknown mask) for the objects whose tags matter.
+
+    A delete reads tags from before, a create from after, a replace (or unknown) from both."""
+    sides: list[tuple[str, Any, Any, Any]] = []
+    if change.action in (Action.DELETE, Action.REPLACE, Action.UNKNOWN, Action.FORGET):
+        sides.append(("before", change.before(), change.before_sensitive(), None))
+    if change.action in (Action.CREATE, Action.REPLACE, Action.UNKNOWN):
+        sides.append(("after", change.after(), change.after_sensitive(), change.after_unknown()))
+    return sides
+
+
+def _plan_tags(
+    change: ResourceChange, prod: ProductionPolicy, found: list[Reason], unknown: list[Reason]
+) -> None:
+    keys = {k.casefold() for k in prod.tag_keys}
+    seen: set[str] = set()
+    for side, value, sens, unk in _sides(change):
+        if unk is True:
+            unknown.append(Reason("unknown_tags", f"the whole {side} object is unknown until apply"))
+            continue
+        if not isinstance(value, dict):
+            continue
+        for attr in prod.tag_attributes:
+            if unk is not None and _any_true(_get(unk, attr), keys):
+                unknown.append(
+                    Reason("unknown_tags", f"{side}.{attr} is known only after apply")
+                )
+            tags = value.get(attr)
+            if not isinstance(tags, dict):
+                continue
+            for key, val in tags.items():
+                if not isinstance(key, str) or key.casefold() not in keys:
+                    continue
+                if not isinstance(val, str):
+                    continue
+                vglob = globs.first_match(prod.tag_values, val, casefold=True)
+                if not vglob:
+                    continue
+                shown = SENSITIVE if is_sensitive(sens, (attr, key)) else repr(val)
+                text = f"{attr}.{key} = {shown} ({side})"
+                if text not in seen:
+                    seen.add(text)
+                    found.append(Reason("tag", text))
+
+
+def _get(mask: Any, key: str) -> Any:
+    return mask.get(key) if isinstance(mask, dict) else None
+
+
+def _any_true(node: Any, keys: set[str]) -> bool:
+    """Is the tag map, or one of the production tag keys in it, unknown?"""
+    if node is True:
+        return True
+    if isinstance(node, dict):
+        return any(v is True and k.casefold() in keys for k, v in node.items())
+    return False
+
+
+def _code_tags(
+    change: ResourceChange,
+    prod: ProductionPolicy,
+    facts: SourceFacts | None,
+    found: list[Reason],
+    unknown: list[Reason],
+) -> None:
+    """The streaming log carries no attributes: tags can only come from the code."""
+    if facts is None:
+        unknown.append(
+            Reason(
+                "no_attributes",
+                "the plan log carries no attribute values, so tags could not be read "
+                "(give `terraform show -json` output or --source)",
+            )
+        )
+        return
+    keys = {k.casefold() for k in prod.tag_keys}
+    for attr, tags in facts.tags.items():
+        if attr not in prod.tag_attributes:
+            continue
+        for key, val in tags.items():
+            if key.casefold() in keys and globs.first_match(prod.tag_values, val, casefold=True):
+                found.append(Reason("tag", f"{attr}.{key} = {val!r} (from code)"))
+    for why in facts.unresolved:
+        unknown.append(Reason("unresolved_tags", why))
+
+
+def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]:
+    notes: list[str] = []
+    if change.deposed:
+        notes.append(f"deposed object {change.deposed}: destroying it is destructive")
+    if change.action_reason:
+        notes.append(f"Terraform says: {change.action_reason}")
+    if change.previous_address:
+        notes.append(f"moved from {change.previous_address}")
+    if change.importing:
+        notes.append("being imported")
+    if change.action is Action.FORGET:
+        notes.append("forget: removed from state, the real object is not destroyed")
+    if facts is not None:
+        if facts.prevent_destroy and change.destructive:
+            notes.append("lifecycle.prevent_destroy is set: Terraform will refuse this destroy")
+        if facts.create_before_destroy:
+            notes.append("lifecycle.create_before_destroy is set")
+        if facts.ignore_changes:
+            notes.append("lifecycle.ignore_changes: " + ", ".join(facts.ignore_changes))
+        if facts.removed_from_code:
+            notes.append("its block was removed from the code")
+        notes.extend(facts.notes)
+    return tuple(notes)
+
+
+def before_sha256(change: ResourceChange) -> str:
+    return hashlib.sha256(canonical_json(change.before())).hexdigest()
+
+
+def plan_digest(changes: Iterable[ClassifiedChange]) -> str:
+    """SHA-256 binding the gated changes (docs/SIGNED-OVERRIDES.md): which real objects die."""
+    items = sorted(
+        (
+            {
+                "address": c.change.address,
+                "actions": list(c.change.actions),
+                "before_sha256": before_sha256(c.change),
+            }
+            for c in changes
+            if c.gated
+        ),
+        key=lambda d: (d["address"], d["actions"], d["before_sha256"]),
+    )
+    return hashlib.sha256(canonical_json(items)).hexdigest()

@@ -1,0 +1,71 @@
+"""Command line entry point: parse, dispatch, and turn every failure into an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gatekeeper import __version__
+from gatekeeper.errors import EXIT_BUG, EXIT_INPUT, GatekeeperError
+
+# Subcommand modules; each has add_parser(sub). Imported lazily by name to keep startup fast.
+COMMANDS = ("check",)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse exits 2 too; keep our one-line "error/hint" shape.
+        self.exit(EXIT_INPUT, f"error: {message}\nhint: see `{self.prog} --help`\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = _Parser(
+        prog="gatekeeper",
+        description="Keep AI coding agents from destroying production: gate destructive "
+        "Terraform/OpenTofu plan changes on distinct human approval.",
+    )
+    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"gatekeeper.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args.run(args)
+        return code
+    except GatekeeperError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_INPUT
+    except Exception as exc:  # a bug: say so, never exit 0
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: internal error (a bug): {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: rerun with --debug and report the traceback", file=sys.stderr)
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI subcommand; `gatekeeper.cli` only parses and dispatches."""

@@ -1,0 +1,82 @@
+"""`gatekeeper check`: offline analysis of plan files. No GitHub, no network."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gatekeeper.adapters.files import PlanArg, parse_plan_arg, read_plans, write_atomic
+from gatekeeper.classify import Analysis, analyze
+from gatekeeper.decision import Decision, decide_offline
+from gatekeeper.policy import Policy, load_policy_file
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "check",
+        help="analyze plan files offline",
+        description="Read Terraform/OpenTofu plans and report destructive changes to production. "
+        "Exit 0: nothing gated; 1: gated changes need approval; 2: bad input or config.",
+    )
+    add_plan_options(p)
+    p.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="output format"
+    )
+    p.add_argument("--output", metavar="FILE", help="write the output to FILE instead of stdout")
+    p.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    p.set_defaults(run=run)
+
+
+def add_plan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH, - for stdin)")
+    p.add_argument(
+        "--plan",
+        action="append",
+        default=[],
+        metavar="[LABEL=]PATH",
+        help="a plan: `terraform show -json` output or the `terraform plan -json` log; repeatable",
+    )
+    p.add_argument("--config", metavar="FILE", help="policy file (default: built-in defaults)")
+
+
+def plan_args(args: argparse.Namespace) -> list[PlanArg]:
+    return [parse_plan_arg(x) for x in [*args.plans, *args.plan]]
+
+
+def load_policy(args: argparse.Namespace) -> Policy:
+    return load_policy_file(args.config) if args.config else Policy()
+
+
+def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
+    plans = read_plans(plan_args(args))
+    return analyze(plans, policy)
+
+
+def render(fmt: str, analysis: Analysis, decision: Decision) -> str:
+    if fmt == "json":
+        from gatekeeper.render.json_report import build_report, dumps
+
+        return dumps(build_report(analysis, decision))
+    if fmt == "markdown":
+        from gatekeeper.render.markdown import render_markdown
+
+        return render_markdown(analysis, decision)
+    from gatekeeper.render.text import render_text
+
+    return render_text(analysis, decision)
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = load_policy(args)
+    analysis = analyze_args(args, policy)
+    decision = decide_offline(analysis, policy)
+    text = render(args.format, analysis, decision)
+    if args.report:
+        from gatekeeper.render.json_report import build_report, dumps
+
+        write_atomic(args.report, dumps(build_report(analysis, decision)))
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return decision.exit_code

@@ -1,0 +1,576 @@
+"""Plan model and parsers for `terraform show -json` and the streaming `terraform plan -json` log.
+
+Decoding uses msgspec typed structs: only the fields the gate needs are decoded, and the large
+attribute values (`before`, `after`, ...) are kept as raw JSON slices until something asks for
+them. That keeps a 140 MB plan far below the time and memory of building dicts of everything.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from gatekeeper.errors import PlanError
+
+# `show -json` format versions this program understands. 2.x would be a breaking change.
+SUPPORTED_MAJOR = {0, 1}
+MAX_NESTING_HINT = "the document nests deeper than any Terraform plan does"
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+    NOOP = "no-op"
+    FORGET = "forget"
+    UNKNOWN = "unknown"
+
+
+class ReplaceOrder(enum.StrEnum):
+    DESTROY_BEFORE_CREATE = "destroy-then-create"
+    CREATE_BEFORE_DESTROY = "create-then-destroy"
+    UNKNOWN = "unknown"  # the streaming log says "replace" without an order
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    """One planned change to one resource instance (or deposed object)."""
+
+    plan: str
+    address: str
+    module_address: str
+    mode: str
+    type: str
+    name: str
+    index: int | str | None
+    provider: str
+    actions: tuple[str, ...]
+    action: Action
+    replace_order: ReplaceOrder | None
+    action_reason: str | None
+    replace_paths: tuple[tuple[str | int, ...], ...]
+    deposed: str | None
+    previous_address: str | None
+    importing: bool
+    drift: bool
+    # False for the streaming log, which carries no attribute values at all.
+    has_attributes: bool = True
+    # Raw JSON slices of the attribute values; None stands for JSON null.
+    before_raw: bytes | None = None
+    after_raw: bytes | None = None
+    after_unknown_raw: bytes | None = None
+    before_sensitive_raw: bytes | None = None
+    after_sensitive_raw: bytes | None = None
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in (Action.DELETE, Action.REPLACE, Action.UNKNOWN)
+
+    def before(self) -> Any:
+        return _decode(self.before_raw)
+
+    def after(self) -> Any:
+        return _decode(self.after_raw)
+
+    def after_unknown(self) -> Any:
+        return _decode(self.after_unknown_raw)
+
+    def before_sensitive(self) -> Any:
+        return _decode(self.before_sensitive_raw)
+
+    def after_sensitive(self) -> Any:
+        return _decode(self.after_sensitive_raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: str
+    summary: str
+    detail: str
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    label: str
+    path: str
+    format: str  # "show-json" | "plan-log"
+    format_version: str | None
+    terraform_version: str | None
+    changes: tuple[ResourceChange, ...]
+    drift: tuple[ResourceChange, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    errored: bool
+    sha256: str
+
+
+def _decode(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    return msgspec.json.decode(raw)
+
+
+# ---------------------------------------------------------------- show -json structs
+
+
+# An absent field decodes to an empty Raw; JSON null to Raw(b"null"). Both mean "no value".
+_ABSENT = msgspec.Raw(b"")
+
+
+class _Change(msgspec.Struct):
+    actions: list[str]
+    before: msgspec.Raw = _ABSENT
+    after: msgspec.Raw = _ABSENT
+    after_unknown: msgspec.Raw = _ABSENT
+    before_sensitive: msgspec.Raw = _ABSENT
+    after_sensitive: msgspec.Raw = _ABSENT
+    replace_paths: list[list[str | int]] | None = None
+    importing: msgspec.Raw = _ABSENT
+
+
+class _ResourceChange(msgspec.Struct):
+    change: _Change
+    address: str = ""  # Terraform 1.0.0 omitted it in resource_drift
+    mode: str = "managed"
+    type: str = ""
+    name: str = ""
+    index: int | str | None = None
+    module_address: str | None = None
+    provider_name: str = ""
+    deposed: str | bool | None = None  # Terraform 0.12.0-dev wrote a bool here
+    action_reason: str | None = None
+    previous_address: str | None = None
+
+
+class _ActionInvocation(msgspec.Struct):
+    address: str = "(unnamed action)"
+    type: str = ""
+    provider_name: str = ""
+
+
+class _ShowPlan(msgspec.Struct):
+    format_version: str | None = None
+    plan_format_version: str | None = None  # HCP Terraform's redacted plan JSON
+    planned_values: msgspec.Raw = _ABSENT
+    action_invocations: list[_ActionInvocation] | None = None
+    terraform_version: str | None = None
+    resource_changes: list[_ResourceChange] | None = None
+    resource_drift: list[_ResourceChange] | None = None
+    errored: bool = False
+
+
+# ---------------------------------------------------------------- plan -json log structs
+
+
+class _LogResource(msgspec.Struct):
+    addr: str
+    module: str = ""
+    resource_type: str = ""
+    resource_name: str = ""
+    resource_key: int | str | None = None
+    implied_provider: str = ""
+
+
+class _LogChange(msgspec.Struct):
+    resource: _LogResource
+    action: str
+    reason: str | None = None
+    previous_resource: _LogResource | None = None
+    importing: msgspec.Raw = _ABSENT
+
+
+class _LogDiag(msgspec.Struct):
+    severity: str = "error"
+    summary: str = ""
+    detail: str = ""
+    address: str | None = None
+
+
+class _LogLine(msgspec.Struct):
+    type: str | None = None
+    level: str | None = msgspec.field(default=None, name="@level")
+    message: str | None = msgspec.field(default=None, name="@message")
+    terraform: str | None = None
+    ui: str | None = None
+    change: _LogChange | None = None
+    diagnostic: _LogDiag | None = None
+
+
+_show_decoder = msgspec.json.Decoder(_ShowPlan)
+_line_decoder = msgspec.json.Decoder(_LogLine)
+_array_decoder = msgspec.json.Decoder(list[_LogLine])
+_LOG_HINT = "give the raw output of `terraform plan -json` (one JSON object per line)"
+
+# Terraform's `actions` lists, mapped to one action. Anything else is unknown (fail closed).
+_ACTIONS: dict[tuple[str, ...], tuple[Action, ReplaceOrder | None]] = {
+    ("create",): (Action.CREATE, None),
+    ("read",): (Action.READ, None),
+    ("update",): (Action.UPDATE, None),
+    ("delete",): (Action.DELETE, None),
+    ("no-op",): (Action.NOOP, None),
+    ("forget",): (Action.FORGET, None),
+    ("delete", "create"): (Action.REPLACE, ReplaceOrder.DESTROY_BEFORE_CREATE),
+    ("create", "delete"): (Action.REPLACE, ReplaceOrder.CREATE_BEFORE_DESTROY),
+    # Terraform 1.14+/OpenTofu can forget one object while creating its successor.
+    ("create", "forget"): (Action.CREATE, None),
+    ("forget", "create"): (Action.CREATE, None),
+}
+
+# Streaming-log action words (views/json/change.go). "move"/"import" are no-ops on the object.
+_LOG_ACTIONS: dict[str, tuple[Action, ReplaceOrder | None]] = {
+    "create": (Action.CREATE, None),
+    "read": (Action.READ, None),
+    "update": (Action.UPDATE, None),
+    "delete": (Action.DELETE, None),
+    "replace": (Action.REPLACE, ReplaceOrder.UNKNOWN),
+    "noop": (Action.NOOP, None),
+    "no-op": (Action.NOOP, None),
+    "move": (Action.NOOP, None),
+    "import": (Action.NOOP, None),
+    "forget": (Action.FORGET, None),
+    "remove": (Action.FORGET, None),
+}
+
+
+def map_actions(actions: tuple[str, ...]) -> tuple[Action, ReplaceOrder | None]:
+    return _ACTIONS.get(actions, (Action.UNKNOWN, None))
+
+
+# ---------------------------------------------------------------- reading bytes
+
+
+def decode_text(data: bytes, path: str) -> bytes:
+    """Return UTF-8 bytes without BOM. Accepts UTF-8 (BOM optional) and UTF-16 with BOM."""
+    if not data.strip():
+        raise PlanError(f"{path}: the plan is empty", "run `terraform show -json tfplan > plan.json`")
+    if data.startswith(b"PK\x03\x04"):
+        raise PlanError(
+            f"{path}: this is a binary plan file (zip), not JSON",
+            "convert it with `terraform show -json tfplan > plan.json`",
+        )
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PlanError(f"{path}: invalid UTF-16 at byte {exc.start}", _ENC_HINT) from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\x00" in data[:4096]:
+        raise PlanError(f"{path}: binary data, not a JSON plan", _ENC_HINT)
+    return data
+
+
+_ENC_HINT = "write the plan as UTF-8: `terraform show -json tfplan > plan.json`"
+_WRAPPER_HINT = (
+    "set `terraform_wrapper: false` on hashicorp/setup-terraform, or call `terraform-bin`"
+)
+_TEXT_HINT = "give the JSON plan: `terraform show -json tfplan > plan.json`"
+
+
+def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
+    """Parse a plan from bytes, detecting the format from the content."""
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    text = decode_text(data, path)
+    stripped = text.lstrip()
+    if stripped.startswith(b"[command]") or b"\n::set-output name=stdout::" in text[-65536:]:
+        # The wrapper's capture is not the plan: it may be altered, and guessing is unsafe.
+        raise PlanError(
+            f"{path}: output captured through the hashicorp/setup-terraform wrapper", _WRAPPER_HINT
+        )
+    if stripped.startswith(b"{"):
+        first_line_end = stripped.find(b"\n")
+        first = stripped if first_line_end < 0 else stripped[:first_line_end]
+        if _looks_like_log_line(first) and stripped.count(b"\n") >= 1:
+            return _parse_log(text, label=label, path=path, digest=digest)
+        return _parse_show(text, label=label, path=path, digest=digest)
+    if stripped.startswith(b"["):
+        # Log messages collected into one JSON array (as OpenTofu's equivalence tests store them).
+        try:
+            lines = _array_decoder.decode(text)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+            raise PlanError(
+                f"{path}: a JSON array that is not a list of `terraform plan -json` messages: {exc}",
+                _LOG_HINT,
+            ) from None
+        return _log_plan(((n, m) for n, m in enumerate(lines, 1)), label, path, digest)
+    if _looks_like_text_plan(stripped):
+        raise PlanError(f"{path}: this is the human-readable output of `terraform plan`", _TEXT_HINT)
+    raise PlanError(f"{path}: not a JSON plan (it does not start with `{{`)", _TEXT_HINT)
+
+
+def _looks_like_log_line(line: bytes) -> bool:
+    return b'"@level"' in line and (b'"type"' in line or b'"@message"' in line)
+
+
+def _looks_like_text_plan(text: bytes) -> bool:
+    head = text[:4000]
+    return any(
+        marker in head
+        for marker in (
+            b"Terraform will perform",
+            b"OpenTofu will perform",
+            b"Terraform used the selected providers",
+            b"OpenTofu used the selected providers",
+            b"No changes.",
+            b"Refreshing state...",
+            b"  # ",
+        )
+    )
+
+
+def _decode_error(path: str, exc: Exception) -> PlanError:
+    msg = str(exc)
+    if "truncated" in msg or "Input data was truncated" in msg:
+        return PlanError(
+            f"{path}: the JSON ends early (truncated)",
+            "the file was cut off: regenerate it with `terraform show -json tfplan > plan.json`",
+        )
+    if "recursion" in msg.lower() or "nested" in msg.lower() or "depth" in msg.lower():
+        return PlanError(f"{path}: {MAX_NESTING_HINT}", _TEXT_HINT)
+    if "utf-8" in msg.lower():
+        return PlanError(f"{path}: invalid UTF-8 in the plan ({msg})", _ENC_HINT)
+    return PlanError(f"{path}: not a valid Terraform plan: {msg}", _TEXT_HINT)
+
+
+def _parse_show(text: bytes, *, label: str, path: str, digest: str) -> Plan:
+    try:
+        raw = _show_decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise PlanError(
+            f"{path}: JSON of the wrong shape for a Terraform plan: {exc}", _TEXT_HINT
+        ) from None
+    except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+        raise _decode_error(path, exc) from None
+    fv = _check_format_version(raw, path)
+    if raw.resource_changes is None and not bytes(raw.planned_values):
+        raise PlanError(f"{path}: JSON, but not a Terraform plan (no resource_changes)", _TEXT_HINT)
+    if raw.errored:
+        raise PlanError(
+            f"{path}: Terraform marked this plan as errored: it is incomplete",
+            "fix the errors `terraform plan` reports; a failed plan cannot be gated",
+        )
+    changes = tuple(_show_change(rc, label, drift=False) for rc in raw.resource_changes or [])
+    # Terraform 1.14 action invocations run provider side effects this program cannot judge:
+    # report each as an unknown action, which fails closed.
+    changes += tuple(_invocation(ai, label) for ai in raw.action_invocations or [])
+    drift = tuple(_show_change(rc, label, drift=True) for rc in raw.resource_drift or [])
+    return Plan(
+        label=label,
+        path=path,
+        format="show-json",
+        format_version=fv,
+        terraform_version=raw.terraform_version,
+        changes=changes,
+        drift=drift,
+        diagnostics=(),
+        errored=raw.errored,
+        sha256=digest,
+    )
+
+
+def _check_format_version(raw: _ShowPlan, path: str) -> str:
+    # A plan with no format_version is not something Terraform writes: refuse it rather than
+    # guess how to read it (fail closed).
+    fv = raw.format_version or raw.plan_format_version
+    if fv is None:
+        raise PlanError(
+            f"{path}: no format_version: not `terraform show -json` output",
+            "give the unmodified output of `terraform show -json tfplan`",
+        )
+    m = re.fullmatch(r"(\d+)\.(\d+)", fv)
+    if not m:
+        raise PlanError(f"{path}: unrecognized format_version {fv!r}", _TEXT_HINT)
+    if int(m.group(1)) not in SUPPORTED_MAJOR:
+        raise PlanError(
+            f"{path}: plan format_version {fv} is newer than this gatekeeper understands (0.x-1.x)",
+            "upgrade plan-gatekeeper",
+        )
+    return fv
+
+
+def _raw(v: msgspec.Raw) -> bytes | None:
+    b = bytes(v)
+    return None if b in (b"", b"null") else b
+
+
+def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceChange:
+    actions = tuple(rc.change.actions)
+    action, order = map_actions(actions)
+    c = rc.change
+    module_address = rc.module_address or ""
+    return ResourceChange(
+        plan=label,
+        address=rc.address or _synth_address(rc),
+        module_address=module_address,
+        mode=rc.mode,
+        type=rc.type,
+        name=rc.name,
+        index=rc.index,
+        provider=rc.provider_name,
+        actions=actions,
+        action=action,
+        replace_order=order,
+        action_reason=rc.action_reason,
+        replace_paths=tuple(tuple(p) for p in c.replace_paths or []),
+        deposed=rc.deposed if isinstance(rc.deposed, str) and rc.deposed else None,
+        previous_address=rc.previous_address,
+        importing=_raw(c.importing) is not None,
+        drift=drift,
+        before_raw=_raw(c.before),
+        after_raw=_raw(c.after),
+        after_unknown_raw=_raw(c.after_unknown),
+        before_sensitive_raw=_raw(c.before_sensitive),
+        after_sensitive_raw=_raw(c.after_sensitive),
+    )
+
+
+def _synth_address(rc: _ResourceChange) -> str:
+    base = f"{rc.type}.{rc.name}" if rc.mode != "data" else f"data.{rc.type}.{rc.name}"
+    if rc.module_address:
+        base = f"{rc.module_address}.{base}"
+    if isinstance(rc.index, int):
+        base += f"[{rc.index}]"
+    elif isinstance(rc.index, str):
+        base += f"[{json.dumps(rc.index)}]"
+    return base
+
+
+def _invocation(ai: _ActionInvocation, label: str) -> ResourceChange:
+    return ResourceChange(
+        plan=label,
+        address=ai.address,
+        module_address="",
+        mode="action",
+        type=ai.type,
+        name=ai.address.rsplit(".", 1)[-1],
+        index=None,
+        provider=ai.provider_name,
+        actions=("invoke",),
+        action=Action.UNKNOWN,
+        replace_order=None,
+        action_reason=None,
+        replace_paths=(),
+        deposed=None,
+        previous_address=None,
+        importing=False,
+        drift=False,
+        has_attributes=False,
+    )
+
+
+def _iter_lines(text: bytes) -> Iterator[tuple[int, bytes]]:
+    for n, line in enumerate(text.split(b"\n"), start=1):
+        s = line.strip()
+        if s:
+            yield n, s
+
+
+def _parse_log(text: bytes, *, label: str, path: str, digest: str) -> Plan:
+    return _log_plan(_decode_lines(text, path), label, path, digest)
+
+
+def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
+    for n, line in _iter_lines(text):
+        try:
+            yield n, _line_decoder.decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+            raise PlanError(
+                f"{path}:{n}: not a `terraform plan -json` log line: {exc}", _LOG_HINT
+            ) from None
+
+
+def _log_plan(
+    messages: Iterator[tuple[int, _LogLine]], label: str, path: str, digest: str
+) -> Plan:
+    changes: dict[str, ResourceChange] = {}
+    drift: list[ResourceChange] = []
+    diags: list[Diagnostic] = []
+    version: str | None = None
+    ui: str | None = None
+    saw_summary = False
+    for _n, msg in messages:
+        t = msg.type
+        if t == "version":
+            version, ui = msg.terraform, msg.ui
+        elif t == "planned_change" and msg.change is not None:
+            rc = _log_change(msg.change, label, drift=False)
+            changes[rc.address] = rc  # a later message for the same address supersedes
+        elif t == "resource_drift" and msg.change is not None:
+            drift.append(_log_change(msg.change, label, drift=True))
+        elif t == "change_summary":
+            saw_summary = True
+        elif t == "diagnostic" and msg.diagnostic is not None:
+            d = msg.diagnostic
+            diags.append(Diagnostic(d.severity, d.summary, d.detail, d.address))
+    errors = [d for d in diags if d.severity == "error"]
+    if errors:
+        first = errors[0]
+        where = f" ({first.address})" if first.address else ""
+        detail = f": {first.detail}" if first.detail else ""
+        raise PlanError(
+            f"{path}: terraform plan failed{where}: {first.summary}{detail}",
+            "fix the error Terraform reports; a failed plan cannot be gated",
+        )
+    if ui is not None and not ui.startswith(("0.", "1.")):
+        raise PlanError(f"{path}: log ui version {ui} is newer than this gatekeeper understands")
+    if not saw_summary:
+        # Without the summary line the log may be cut off: some changes could be missing.
+        raise PlanError(
+            f"{path}: the plan log has no change_summary line: it is incomplete",
+            "capture the whole output of `terraform plan -json`",
+        )
+    return Plan(
+        label=label,
+        path=path,
+        format="plan-log",
+        format_version=ui,
+        terraform_version=version,
+        changes=tuple(changes.values()),
+        drift=tuple(drift),
+        diagnostics=tuple(diags),
+        errored=False,
+        sha256=digest,
+    )
+
+
+def _log_change(c: _LogChange, label: str, *, drift: bool) -> ResourceChange:
+    action, order = _LOG_ACTIONS.get(c.action, (Action.UNKNOWN, None))
+    r = c.resource
+    return ResourceChange(
+        plan=label,
+        address=r.addr,
+        module_address=r.module,
+        mode="data" if r.addr.split(".")[0] == "data" or ".data." in r.addr else "managed",
+        type=r.resource_type,
+        name=r.resource_name,
+        index=r.resource_key,
+        provider=r.implied_provider,
+        actions=(c.action,),
+        action=action,
+        replace_order=order,
+        action_reason=c.reason,
+        replace_paths=(),
+        deposed=None,
+        previous_address=c.previous_resource.addr if c.previous_resource else None,
+        importing=_raw(c.importing) is not None,
+        drift=drift,
+        has_attributes=False,
+    )
+
+
+def canonical_json(value: Any) -> bytes:
+    """Canonical JSON used for digests: sorted keys, no spaces, ASCII."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
+        "ascii"
+    )
