@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from gatekeeper import globs
 from gatekeeper.plan import Action, Plan, ResourceChange, canonical_json
 from gatekeeper.policy import Policy, ProductionPolicy
@@ -27,8 +29,9 @@ class Reason:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class ClassifiedChange:
+class ClassifiedChange(msgspec.Struct, frozen=True, gc=False):
+    """One change with its verdict. A frozen Struct for the same reason as ResourceChange."""
+
     change: ResourceChange
     destructive: bool
     production: bool
@@ -85,6 +88,9 @@ def classify(
     destructive = change.destructive or (
         policy.forget_is_destructive and change.action is Action.FORGET
     )
+    if not destructive and facts is None and not _has_notes(change):
+        # The common case in a big plan: nothing to explain. Skip the reason machinery.
+        return ClassifiedChange(change, False, False, False, False, (), ())
     notes = _notes(change, facts)
     reasons: list[Reason] = []
     unknowns: list[Reason] = []
@@ -156,18 +162,18 @@ def _plan_tags(
     change: ResourceChange, prod: ProductionPolicy, found: list[Reason], unknown: list[Reason]
 ) -> None:
     keys = {k.casefold() for k in prod.tag_keys}
-    seen: set[str] = set()
+    matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
     for side, value, sens, unk in _sides(change):
         if unk is True:
-            unknown.append(Reason("unknown_tags", f"the whole {side} object is unknown until apply"))
+            unknown.append(
+                Reason("unknown_tags", f"the whole {side} object is unknown until apply")
+            )
             continue
         if not isinstance(value, dict):
             continue
         for attr in prod.tag_attributes:
             if unk is not None and _any_true(_get(unk, attr), keys):
-                unknown.append(
-                    Reason("unknown_tags", f"{side}.{attr} is known only after apply")
-                )
+                unknown.append(Reason("unknown_tags", f"{side}.{attr} is known only after apply"))
             tags = value.get(attr)
             if not isinstance(tags, dict):
                 continue
@@ -180,10 +186,9 @@ def _plan_tags(
                 if not vglob:
                     continue
                 shown = SENSITIVE if is_sensitive(sens, (attr, key)) else repr(val)
-                text = f"{attr}.{key} = {shown} ({side})"
-                if text not in seen:
-                    seen.add(text)
-                    found.append(Reason("tag", text))
+                matches.setdefault(f"{attr}.{key} = {shown}", []).append(side)
+    for text, sides in matches.items():
+        found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
 
 
 def _get(mask: Any, key: str) -> Any:
@@ -225,6 +230,16 @@ def _code_tags(
                 found.append(Reason("tag", f"{attr}.{key} = {val!r} (from code)"))
     for why in facts.unresolved:
         unknown.append(Reason("unresolved_tags", why))
+
+
+def _has_notes(change: ResourceChange) -> bool:
+    return bool(
+        change.deposed
+        or change.action_reason
+        or change.previous_address
+        or change.importing
+        or change.action is Action.FORGET
+    )
 
 
 def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]:

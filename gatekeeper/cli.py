@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    # One short-lived batch run that allocates ~10 objects per resource change and makes no
+    # reference cycles worth collecting: the cyclic GC would only rescan them (2x the time on
+    # a 100k-change plan). Memory stays bounded by the plan size.
+    gc.disable()
     try:
         args = build_parser().parse_args(argv)
         code: int = args.run(args)

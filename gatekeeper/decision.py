@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, EXIT_INPUT
 from gatekeeper.policy import Policy
+
+if TYPE_CHECKING:
+    from gatekeeper.approvals import ApprovalResult, NotCounted
+    from gatekeeper.authorship import Authorship
+    from gatekeeper.gatepaths import TrustRootChange
 
 ALLOW = "allow"
 BLOCK = "block"
@@ -19,6 +26,10 @@ class Decision:
     headline: str  # one line: what is decided and what is missing
     details: tuple[str, ...] = ()
     advisory: bool = False  # advisory mode reports a block but never fails
+    # gate only: gated items (plan changes + gated trust-root files), approvals numbers
+    gated_count: int | None = None
+    approvals_required: int | None = None
+    approvals_counted: int | None = None
 
     @property
     def exit_code(self) -> int:
@@ -42,11 +53,196 @@ def decide_offline(analysis: Analysis, policy: Policy) -> Decision:
     parts = [f"{prod} production"] if prod else []
     if possibly:
         parts.append(f"{possibly} possibly production")
-    noun = "change" if len(gated) == 1 else "changes"
+    noun, verb = ("change", "needs") if len(gated) == 1 else ("changes", "need")
     headline = (
         f"blocked: {len(gated)} destructive {noun} to production ({', '.join(parts)}) "
-        "need human approval"
+        f"{verb} human approval"
     )
     if advisory:
         headline += " [advisory mode: not enforced]"
     return Decision(BLOCK, headline, advisory=advisory)
+
+
+# ----------------------------------------------------------------------------- the gate
+
+
+class OverrideOutcome(Protocol):
+    """What the gate needs from a signed-override evaluation (overrides.OverrideEvaluation)."""
+
+    @property
+    def satisfied(self) -> bool: ...
+    @property
+    def available(self) -> bool: ...
+    @property
+    def unavailable_reason(self) -> str | None: ...
+    @property
+    def required(self) -> int: ...
+    @property
+    def principals(self) -> tuple[str, ...]: ...
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _names(logins: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(f"@{x}" for x in logins[:limit])
+    if len(logins) > limit:
+        shown += f" and {len(logins) - limit} more"
+    return shown
+
+
+def approval_summary(approvals: ApprovalResult, limit: int = 3) -> str:
+    """ "@alice counted; @bob excluded, co-authored the commits" (short, for a title)."""
+    parts = [f"{_names([a.login for a in approvals.counted], limit)} counted"]
+    if not approvals.counted:
+        parts = ["none counted"]
+    left = limit
+    for x in approvals.excluded[:left]:
+        parts.append(f"@{x.login} excluded, {x.brief}")
+    left -= min(left, len(approvals.excluded))
+    for x in approvals.stale[:left]:
+        parts.append(f"@{x.login} {x.brief}")
+    hidden = len(approvals.excluded) + len(approvals.stale) - limit
+    if hidden > 0:
+        parts.append(f"{hidden} more not counted")
+    return "; ".join(parts)
+
+
+def _not_counted_line(kind: str, x: NotCounted) -> str:
+    return f"{kind}: @{x.login}: {x.reason}"
+
+
+def decide_gate(
+    analysis: Analysis,
+    policy: Policy,
+    authorship: Authorship,
+    approvals: ApprovalResult,
+    trust_root: Sequence[TrustRootChange] = (),
+    *,
+    overrides: OverrideOutcome | None = None,
+    always_gated: Sequence[str] = (),
+    blockers: Sequence[str] = (),
+) -> Decision:
+    """The gate's decision for one PR head.
+
+    - gated: the plan's gated changes; in an agent-authored PR also every trust-root file it
+      changes; and each of `always_gated` (reasons the gate found, whoever wrote the PR).
+    - `blockers`: fail-closed reasons approvals cannot fix (e.g. commits GitHub does not
+      list): with anything gated, the PR stays blocked.
+    - allowed when the distinct human approvals reach the requirement (and no qualified
+      change request blocks, when the policy says so), or when signed overrides suffice
+      and the trust root is untouched.
+    """
+    advisory = policy.mode == "advisory"
+    gated = analysis.gated
+    files = tuple(trust_root) if authorship.agent_authored else ()
+    n_gated = len(gated) + len(files) + len(always_gated)
+    counted = len(approvals.counted)
+    required = approvals.required.count
+    details = _gate_details(analysis, authorship, approvals, trust_root, files, overrides)
+    details += tuple(f"gated: {x}" for x in always_gated)
+    details += tuple(f"blocked: {x}" for x in blockers)
+
+    def done(outcome: str, headline: str) -> Decision:
+        if outcome == BLOCK and advisory:
+            headline += " [advisory mode: not enforced]"
+        return Decision(
+            outcome,
+            headline,
+            details,
+            advisory=advisory,
+            gated_count=n_gated,
+            approvals_required=required,
+            approvals_counted=counted,
+        )
+
+    if n_gated == 0:
+        n = len(analysis.destructive)
+        extra = f" ({n} destructive, none production)" if n else ""
+        return done(ALLOW, f"allowed: no gated changes{extra}")
+
+    what = _gated_what(len(gated), len(files), len(always_gated))
+    if blockers:
+        return done(BLOCK, f"blocked: {blockers[0]} ({what})")
+    cr = approvals.changes_requested if approvals.changes_requested_blocks else ()
+    if cr:
+        who = _names([x.login for x in cr])
+        return done(BLOCK, f"blocked: {who} requested changes ({what})")
+    if approvals.satisfied:
+        names = [a.login for a in approvals.counted]
+        by = f" ({_names(names)})" if names else ""
+        return done(
+            ALLOW, f"allowed: {counted} of {required} required human approvals{by} for {what}"
+        )
+    trust_touched = bool(files or always_gated)
+    if overrides is not None and overrides.satisfied and not trust_touched:
+        by = ", ".join(overrides.principals)
+        return done(ALLOW, f"allowed by signed override ({by}) for {what}")
+    missing = approvals.missing
+    noun = "approval" if missing == 1 else "approvals"
+    return done(
+        BLOCK,
+        f"blocked: {what}: needs {missing} more human {noun}: {approval_summary(approvals)}",
+    )
+
+
+def _gated_what(changes: int, files: int, other: int) -> str:
+    parts = []
+    if changes:
+        parts.append(_plural(changes, "gated change"))
+    if files:
+        parts.append(_plural(files, "trust-root file") + " changed by an agent")
+    if other:
+        parts.append(_plural(other, "gated condition"))
+    return " and ".join(parts)
+
+
+def _gate_details(
+    analysis: Analysis,
+    authorship: Authorship,
+    approvals: ApprovalResult,
+    trust_root: Sequence[TrustRootChange],
+    files: Sequence[TrustRootChange],
+    overrides: OverrideOutcome | None,
+) -> tuple[str, ...]:
+    out: list[str] = []
+    for c in analysis.gated:
+        out.append(f"gated change: {c.action_label} {c.change.address} (plan {c.change.plan})")
+    if authorship.agent_authored:
+        out.append("agent-authored: yes")
+        out.extend(f"agent evidence: {e.line()}" for e in authorship.evidence)
+    else:
+        out.append("agent-authored: no evidence found")
+    for op in authorship.operators:
+        out.append(f"operator (never a second person): {op.display}: {', '.join(op.roles)}")
+    for t in trust_root:
+        gated = "gated (agent-authored PR)" if t in files else "not gated (human-authored PR)"
+        out.append(f"trust-root file changed, {gated}: {t.line()}")
+    req = approvals.required
+    out.append(f"approvals required: {req.count} distinct humans ({req.why})")
+    for a in approvals.counted:
+        out.append(f"approval counted: @{a.login} (on {(a.commit_id or '?')[:7]})")
+    out.extend(_not_counted_line("approval not counted", x) for x in approvals.excluded)
+    out.extend(_not_counted_line("stale approval", x) for x in approvals.stale)
+    for x in approvals.changes_requested:
+        blocks = "blocks" if approvals.changes_requested_blocks else "does not block (policy)"
+        out.append(f"changes requested by @{x.login}: {blocks}")
+    if overrides is not None:
+        if not overrides.available:
+            out.append(f"signed overrides unavailable: {overrides.unavailable_reason}")
+        else:
+            got = ", ".join(overrides.principals) or "none"
+            out.append(f"signed overrides: {got} ({overrides.required} required)")
+    return tuple(out)
+
+
+def decide_pending(head_sha: str, why: str, policy: Policy | None = None) -> Decision:
+    """No verified plan analysis for the head commit: blocked until there is one."""
+    advisory = policy is not None and policy.mode == "advisory"
+    headline = f"blocked: plan pending for {head_sha}"
+    if why:
+        headline += f": {why}"
+    if advisory:
+        headline += " [advisory mode: not enforced]"
+    return Decision(BLOCK, headline, (why,) if why else (), advisory=advisory)

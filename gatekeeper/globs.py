@@ -39,10 +39,29 @@ def match(pattern: str, text: str, *, casefold: bool = False, path: bool = False
     return _compile(pattern, casefold, path).fullmatch(text) is not None
 
 
+@lru_cache(maxsize=256)
+def _split(patterns: tuple[str, ...], casefold: bool) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Literal patterns go in a dict (one lookup); only real globs are tried one by one."""
+    literal: dict[str, str] = {}
+    wild: list[str] = []
+    for p in patterns:
+        if "*" in p or "?" in p:
+            wild.append(p)
+        else:
+            literal.setdefault(p.casefold() if casefold else p, p)
+    return literal, tuple(wild)
+
+
 def first_match(
     patterns: tuple[str, ...], text: str, *, casefold: bool = False, path: bool = False
 ) -> str | None:
-    for p in patterns:
+    if not patterns:
+        return None
+    literal, wild = _split(patterns, casefold)
+    hit = literal.get(text.casefold() if casefold else text)
+    if hit is not None:
+        return hit
+    for p in wild:
         if match(p, text, casefold=casefold, path=path):
             return p
     return None

@@ -41,9 +41,11 @@ class ReplaceOrder(enum.StrEnum):
     UNKNOWN = "unknown"  # the streaming log says "replace" without an order
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceChange:
-    """One planned change to one resource instance (or deposed object)."""
+class ResourceChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One planned change to one resource instance (or deposed object).
+
+    A frozen msgspec Struct rather than a dataclass: a big plan has 100,000 of these, and a
+    frozen dataclass's __init__ costs several times more per object."""
 
     plan: str
     address: str
@@ -64,12 +66,13 @@ class ResourceChange:
     drift: bool
     # False for the streaming log, which carries no attribute values at all.
     has_attributes: bool = True
-    # Raw JSON slices of the attribute values; None stands for JSON null.
-    before_raw: bytes | None = None
-    after_raw: bytes | None = None
-    after_unknown_raw: bytes | None = None
-    before_sensitive_raw: bytes | None = None
-    after_sensitive_raw: bytes | None = None
+    # Raw JSON slices of the attribute values (zero-copy views into the plan bytes);
+    # None stands for JSON null or absent.
+    before_raw: msgspec.Raw | None = None
+    after_raw: msgspec.Raw | None = None
+    after_unknown_raw: msgspec.Raw | None = None
+    before_sensitive_raw: msgspec.Raw | None = None
+    after_sensitive_raw: msgspec.Raw | None = None
 
     @property
     def destructive(self) -> bool:
@@ -113,7 +116,7 @@ class Plan:
     sha256: str
 
 
-def _decode(raw: bytes | None) -> Any:
+def _decode(raw: msgspec.Raw | None) -> Any:
     if raw is None:
         return None
     return msgspec.json.decode(raw)
@@ -250,8 +253,10 @@ def map_actions(actions: tuple[str, ...]) -> tuple[Action, ReplaceOrder | None]:
 
 def decode_text(data: bytes, path: str) -> bytes:
     """Return UTF-8 bytes without BOM. Accepts UTF-8 (BOM optional) and UTF-16 with BOM."""
-    if not data.strip():
-        raise PlanError(f"{path}: the plan is empty", "run `terraform show -json tfplan > plan.json`")
+    if not data or data.isspace():
+        raise PlanError(
+            f"{path}: the plan is empty", "run `terraform show -json tfplan > plan.json`"
+        )
     if data.startswith(b"PK\x03\x04"):
         raise PlanError(
             f"{path}: this is a binary plan file (zip), not JSON",
@@ -282,16 +287,20 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
 
     digest = hashlib.sha256(data).hexdigest()
     text = decode_text(data, path)
-    stripped = text.lstrip()
+    # Sniff the format from the head only: slicing or stripping the whole plan would copy it.
+    head = text[:65536]
+    start = len(head) - len(head.lstrip())
+    stripped = text[start : start + 65536]
     if stripped.startswith(b"[command]") or b"\n::set-output name=stdout::" in text[-65536:]:
         # The wrapper's capture is not the plan: it may be altered, and guessing is unsafe.
         raise PlanError(
             f"{path}: output captured through the hashicorp/setup-terraform wrapper", _WRAPPER_HINT
         )
     if stripped.startswith(b"{"):
+        # Only the head of the first line: a `show -json` plan is one line of hundreds of MB.
         first_line_end = stripped.find(b"\n")
         first = stripped if first_line_end < 0 else stripped[:first_line_end]
-        if _looks_like_log_line(first) and stripped.count(b"\n") >= 1:
+        if _looks_like_log_line(first) and text.find(b"\n", start) >= 0:
             return _parse_log(text, label=label, path=path, digest=digest)
         return _parse_show(text, label=label, path=path, digest=digest)
     if stripped.startswith(b"["):
@@ -300,12 +309,15 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
             lines = _array_decoder.decode(text)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
             raise PlanError(
-                f"{path}: a JSON array that is not a list of `terraform plan -json` messages: {exc}",
+                f"{path}: a JSON array that is not a list of `terraform plan -json` "
+                f"messages: {exc}",
                 _LOG_HINT,
             ) from None
         return _log_plan(((n, m) for n, m in enumerate(lines, 1)), label, path, digest)
     if _looks_like_text_plan(stripped):
-        raise PlanError(f"{path}: this is the human-readable output of `terraform plan`", _TEXT_HINT)
+        raise PlanError(
+            f"{path}: this is the human-readable output of `terraform plan`", _TEXT_HINT
+        )
     raise PlanError(f"{path}: not a JSON plan (it does not start with `{{`)", _TEXT_HINT)
 
 
@@ -399,9 +411,12 @@ def _check_format_version(raw: _ShowPlan, path: str) -> str:
     return fv
 
 
-def _raw(v: msgspec.Raw) -> bytes | None:
-    b = bytes(v)
-    return None if b in (b"", b"null") else b
+_NULL = msgspec.Raw(b"null")
+
+
+def _raw(v: msgspec.Raw) -> msgspec.Raw | None:
+    n = len(v)
+    return None if n == 0 or (n == 4 and v == _NULL) else v
 
 
 def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceChange:
@@ -422,7 +437,7 @@ def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceCha
         action=action,
         replace_order=order,
         action_reason=rc.action_reason,
-        replace_paths=tuple(tuple(p) for p in c.replace_paths or []),
+        replace_paths=tuple(tuple(p) for p in c.replace_paths) if c.replace_paths else (),
         deposed=rc.deposed if isinstance(rc.deposed, str) and rc.deposed else None,
         previous_address=rc.previous_address,
         importing=_raw(c.importing) is not None,
@@ -490,9 +505,7 @@ def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
             ) from None
 
 
-def _log_plan(
-    messages: Iterator[tuple[int, _LogLine]], label: str, path: str, digest: str
-) -> Plan:
+def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, digest: str) -> Plan:
     changes: dict[str, ResourceChange] = {}
     drift: list[ResourceChange] = []
     diags: list[Diagnostic] = []

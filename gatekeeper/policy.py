@@ -161,7 +161,7 @@ def _expected(schema: dict[str, Any], validator: str) -> str:
         return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
     if "const" in schema:
         return json.dumps(schema["const"])
-    if "$ref" in schema and schema["$ref"].endswith("strings"):
+    if schema.get("type") == "array" and schema.get("items", {}).get("type") == "string":
         return "a list of non-empty strings"
     if "pattern" in schema:
         return f"a string matching {schema['pattern']}"

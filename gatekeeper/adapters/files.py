@@ -37,13 +37,18 @@ def read_plans(args: list[PlanArg]) -> list[Plan]:
         )
     if sum(1 for a in args if a.path == "-") > 1:
         raise PlanError("stdin (-) can be read only once", "write the other plans to files")
-    return [parse_plan(_read(a.path), label=a.label, path=a.path) for a in args]
+    return [
+        parse_plan(_read(a.path), label=a.label, path="<stdin>" if a.path == "-" else a.path)
+        for a in args
+    ]
 
 
 def _read(path: str) -> bytes:
     if path == "-":
         if sys.stdin is None or sys.stdin.isatty():
-            raise PlanError("stdin: no plan piped in", "terraform show -json tfplan | gatekeeper check --plan -")
+            raise PlanError(
+                "stdin: no plan piped in", "terraform show -json tfplan | gatekeeper check --plan -"
+            )
         return sys.stdin.buffer.read()
     try:
         with open(path, "rb") as fh:
@@ -51,7 +56,9 @@ def _read(path: str) -> bytes:
     except FileNotFoundError:
         raise PlanError(f"{path}: plan file not found", "check the path") from None
     except IsADirectoryError:
-        raise PlanError(f"{path}: is a directory, not a plan file", "give the plan JSON file") from None
+        raise PlanError(
+            f"{path}: is a directory, not a plan file", "give the plan JSON file"
+        ) from None
     except OSError as exc:
         raise PlanError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -65,4 +72,6 @@ def write_atomic(path: str, text: str) -> None:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        raise GatekeeperError(f"{path}: cannot write: {exc.strerror}", "check the directory") from None
+        raise GatekeeperError(
+            f"{path}: cannot write: {exc.strerror}", "check the directory"
+        ) from None

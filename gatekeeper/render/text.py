@@ -22,8 +22,10 @@ def _change_lines(c: ClassifiedChange, mark: str) -> list[str]:
         f"  {mark} {terminal(ch.address)}  {c.action_label}  [plan {terminal(ch.plan)}]{_where(c)}"
     ]
     for r in c.reasons:
-        kind = "possibly production" if r.code.startswith(("unknown", "unresolved", "no_")) else (
-            "production"
+        kind = (
+            "possibly production"
+            if r.code.startswith(("unknown", "unresolved", "no_"))
+            else ("production")
         )
         lines.append(f"      {kind}: {terminal(r.text)}")
     if ch.replace_paths:
@@ -48,7 +50,9 @@ def render_text(analysis: Analysis, decision: Decision) -> str:
             out += _change_lines(c, "!")
     out += ["", "Plans:"]
     for p in analysis.plans:
-        counts = Counter(c.change.action.value for c in analysis.changes if c.change.plan == p.label)
+        counts = Counter(
+            c.change.action.value for c in analysis.changes if c.change.plan == p.label
+        )
         summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "no changes"
         version = p.terraform_version or "unknown version"
         out.append(f"  {terminal(p.label)} ({p.format}, Terraform {terminal(version)}): {summary}")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+
+from gatekeeper import defaults
+from gatekeeper.errors import ConfigError
+from gatekeeper.policy import Policy, load_policy_file, parse_policy
+
+
+def test_defaults() -> None:
+    p = Policy()
+    assert "aws_db_instance" in p.production.protected_types
+    assert p.approvals.agent_authored == 2 and p.approvals.human_authored == 1
+    assert ".github/gatekeeper.yml" in p.trust_root_paths
+    assert p.overrides.allowed_signers in p.trust_root_paths
+
+
+def test_issue_example_config() -> None:
+    p = parse_policy(
+        b"""
+production:
+  tag_attributes: [tags, tags_all, labels]
+  tag_keys: [env, environment, stage, tier]
+  tag_values: [prod, production, prd, live]
+  addresses: ["module.prod.*"]
+  plan_labels: ["*prod*"]
+  protected_types: [aws_db_instance]
+""",
+        source="g.yml",
+    )
+    assert p.production.addresses == ("module.prod.*",)
+    assert p.production.protected_types == ("aws_db_instance",)
+
+
+def test_agent_lists_extend_defaults_unless_disabled() -> None:
+    p = parse_policy(b"agents:\n  logins: [my-agent]\n", source="g.yml")
+    assert "my-agent" in p.agents.logins and "copilot-swe-agent[bot]" in p.agents.logins
+    p = parse_policy(b"agents:\n  use_defaults: false\n  logins: [my-agent]\n", source="g.yml")
+    assert p.agents.logins == ("my-agent",)
+    assert p.agents.branch_prefixes == ()
+
+
+def test_extra_protected_types_keep_defaults() -> None:
+    p = parse_policy(b"production:\n  extra_protected_types: [acme_ledger]\n", source="g.yml")
+    assert p.production.protected_types[-1] == "acme_ledger"
+    assert len(p.production.protected_types) == len(defaults.PROTECTED_TYPES) + 1
+
+
+@pytest.mark.parametrize(
+    ("doc", "message", "hint"),
+    [
+        (
+            b"production:\n  tag_keys: env\n",
+            "at production/tag_keys",
+            "a list of non-empty strings",
+        ),
+        (b"mode: strict\n", "at mode", '"enforce", "advisory"'),
+        (b"productoin: {}\n", "unknown key 'productoin'", "allowed keys here"),
+        (b"approvals:\n  agent_authored: -1\n", "at approvals/agent_authored", "whole number"),
+        (b"overrides:\n  max_lifetime: 48h\n", "longer than 24h", "at most 24h"),
+        (b"- a\n- b\n", "must be a mapping", "README"),
+        (b"production: [\n", "g.yml:2", "YAML syntax"),
+    ],
+)
+def test_bad_config_names_file_key_and_expectation(doc: bytes, message: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_policy(doc, source="g.yml")
+    assert exc.value.message.startswith("g.yml")
+    assert message in exc.value.message
+    assert exc.value.hint and hint in exc.value.hint
+    assert "\n" not in exc.value.message
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_policy_file("/nonexistent/gatekeeper.yml")
+
+
+def test_empty_file_means_defaults() -> None:
+    assert parse_policy(b"", source="g.yml").production == Policy().production
