@@ -50,12 +50,12 @@ def decide_offline(analysis: Analysis, policy: Policy) -> Decision:
         return Decision(ALLOW, f"allowed: no gated changes{extra}", advisory=advisory)
     prod = sum(1 for c in gated if c.production)
     possibly = len(gated) - prod
-    parts = [f"{prod} production"] if prod else []
+    breakdown = ""
     if possibly:
-        parts.append(f"{possibly} possibly production")
+        breakdown = f" ({prod} production, {possibly} possibly production)"
     noun, verb = ("change", "needs") if len(gated) == 1 else ("changes", "need")
     headline = (
-        f"blocked: {len(gated)} destructive {noun} to production ({', '.join(parts)}) "
+        f"blocked: {len(gated)} destructive {noun} to production{breakdown} "
         f"{verb} human approval"
     )
     if advisory:
