@@ -1,0 +1,777 @@
+"""Signed override comments (protocol v1, design/SIGNED-OVERRIDES.md).
+
+A human overrides the gate by posting a fenced block tagged `gatekeeper-override` that holds
+a message binding the exact PR, head commit, plan digest and change list, plus an SSHSIG
+made with a key from the base branch's allowed_signers. This module is pure: the caller
+passes the comments, the parsed allowed_signers, what the gate computed, policy and `now`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from gatekeeper.allowed_signers import AllowedSigners
+from gatekeeper.defaults import ALLOWED_SIGNERS_PATH
+from gatekeeper.errors import ConfigError
+from gatekeeper.sshsig import (
+    ARMOR_BEGIN,
+    RejectCode,
+    SignatureRejected,
+    SshSignature,
+    parse_signature,
+    verify_signature,
+)
+
+INFO_STRING = "gatekeeper-override"
+HEADER = "gatekeeper-override v1"
+NAMESPACE_PREFIX = "gatekeeper-override-v1@"
+MAX_COMMENT_CHARS = 65536  # GitHub's own limit for a comment body
+CLOCK_SKEW = timedelta(minutes=5)
+DEFAULT_MAX_LIFETIME = timedelta(hours=2)
+HARD_MAX_LIFETIME = timedelta(hours=24)
+MAX_REASON_CHARS = 500
+MAX_ADDRESS_CHARS = 4096
+
+Change = tuple[str, str]  # (action, address)
+
+_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+_PULL = re.compile(r"[1-9][0-9]{0,17}")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_ACTION = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+# A principal as allowed_signers can name it: printable ASCII, no pattern characters.
+_APPROVER = re.compile(r"[!-~]{1,256}")
+_APPROVER_FORBIDDEN = frozenset(',"\\*?')
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_FENCE_OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
+
+
+class MalformedOverride(Exception):
+    """An override block or message that is not exactly protocol v1."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- message model -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideMessage:
+    repository: str
+    pull_request: int
+    head_sha: str
+    plan_sha256: str
+    changes: tuple[Change, ...]  # sorted by (address, action)
+    approver: str
+    issued_at: datetime
+    expires_at: datetime
+    reason: str
+
+
+def override_namespace(domain: str) -> str:
+    return NAMESPACE_PREFIX + domain
+
+
+def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
+    """Canonical order (address, then action), duplicates dropped."""
+    return tuple(sorted(set(changes), key=lambda c: (c[1], c[0])))
+
+
+def format_time(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_change(change: Change) -> str:
+    action, address = change
+    return f"{action} {json.dumps(address, ensure_ascii=True)}"
+
+
+def check_message(m: OverrideMessage) -> None:
+    """Raise MalformedOverride unless every field is renderable and in range."""
+
+    def bad(field: str, why: str) -> MalformedOverride:
+        return MalformedOverride(f"{field}: {why}")
+
+    if not _REPOSITORY.fullmatch(m.repository):
+        raise bad("repository", "expected owner/name")
+    pull = m.pull_request
+    if type(pull) is not int or not _PULL.fullmatch(str(pull)):
+        raise bad("pull_request", "expected a positive integer")
+    if not _SHA.fullmatch(m.head_sha):
+        raise bad("head_sha", "expected a lowercase hex commit SHA")
+    if not _SHA256.fullmatch(m.plan_sha256):
+        raise bad("plan_sha256", "expected 64 lowercase hex digits")
+    if not m.changes:
+        raise bad("change", "at least one change is required")
+    for action, address in m.changes:
+        if not _ACTION.fullmatch(action):
+            raise bad("change", f"bad action {action[:40]!r}")
+        if not address or len(address) > MAX_ADDRESS_CHARS:
+            raise bad("change", "address is empty or too long")
+    if m.changes != sort_changes(m.changes):
+        raise bad("change", "changes are not sorted by address then action, or repeat")
+    if not _APPROVER.fullmatch(m.approver) or _APPROVER_FORBIDDEN & set(m.approver):
+        raise bad("approver", "expected an allowed_signers principal (no spaces or patterns)")
+    if m.approver.startswith("!"):
+        raise bad("approver", "a negated pattern is not a principal")
+    for field, when in (("issued_at", m.issued_at), ("expires_at", m.expires_at)):
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise bad(field, "time zone missing")
+        if when.microsecond or not 2000 <= when.astimezone(UTC).year <= 9999:
+            raise bad(field, "expected whole seconds between years 2000 and 9999")
+    if m.expires_at <= m.issued_at:
+        raise bad("expires_at", "not after issued_at")
+    if not 0 < len(m.reason) <= MAX_REASON_CHARS:
+        raise bad("reason", f"expected 1 to {MAX_REASON_CHARS} characters")
+    if not all(" " <= c <= "~" for c in m.reason) or m.reason != m.reason.strip(" "):
+        raise bad("reason", "printable ASCII only, no leading or trailing spaces")
+
+
+def render_message(m: OverrideMessage) -> bytes:
+    """The exact bytes that are signed. Raises MalformedOverride for unrenderable fields."""
+    check_message(m)
+    lines = [
+        HEADER,
+        f"repository: {m.repository}",
+        f"pull_request: {m.pull_request}",
+        f"head_sha: {m.head_sha}",
+        f"plan_sha256: {m.plan_sha256}",
+        *(f"change: {format_change(c)}" for c in m.changes),
+        f"approver: {m.approver}",
+        f"issued_at: {format_time(m.issued_at)}",
+        f"expires_at: {format_time(m.expires_at)}",
+        f"reason: {m.reason}",
+    ]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _clip(text: str) -> str:
+    return repr(text[:60] + ("..." if len(text) > 60 else ""))
+
+
+def parse_message(data: bytes) -> OverrideMessage:
+    """Strictly parse the signed text; it must re-render to exactly the same bytes."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise MalformedOverride("message is not ASCII") from None
+    if "\r" in text or not text.endswith("\n") or text.endswith("\n\n"):
+        raise MalformedOverride("message must use LF line endings and end with exactly one LF")
+    lines = text[:-1].split("\n")
+    pos = 0
+
+    def take(key: str) -> str:
+        nonlocal pos
+        prefix = f"{key}: "
+        if pos >= len(lines) or not lines[pos].startswith(prefix):
+            got = _clip(lines[pos]) if pos < len(lines) else "end of message"
+            raise MalformedOverride(f"line {pos + 1}: expected {key!r}, got {got}")
+        pos += 1
+        return lines[pos - 1][len(prefix) :]
+
+    if lines[0] != HEADER:
+        raise MalformedOverride(f"line 1: expected {HEADER!r}, got {_clip(lines[0])}")
+    pos = 1
+    repository = take("repository")
+    pull = take("pull_request")
+    if not _PULL.fullmatch(pull):
+        raise MalformedOverride(f"pull_request: not a positive integer: {_clip(pull)}")
+    head_sha = take("head_sha")
+    plan_sha256 = take("plan_sha256")
+    changes = []
+    while pos < len(lines) and lines[pos].startswith("change: "):
+        changes.append(_parse_change(take("change")))
+    approver = take("approver")
+    issued_at = _parse_time("issued_at", take("issued_at"))
+    expires_at = _parse_time("expires_at", take("expires_at"))
+    reason = take("reason")
+    if pos != len(lines):
+        raise MalformedOverride(f"line {pos + 1}: unexpected text after reason")
+    message = OverrideMessage(
+        repository=repository,
+        pull_request=int(pull),
+        head_sha=head_sha,
+        plan_sha256=plan_sha256,
+        changes=tuple(changes),
+        approver=approver,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        reason=reason,
+    )
+    # One text per message: anything the renderer would write differently is refused.
+    if render_message(message) != data:
+        raise MalformedOverride("message is not in canonical form")
+    return message
+
+
+def _parse_change(value: str) -> Change:
+    action, sep, literal = value.partition(" ")
+    if not sep or not literal.startswith('"'):
+        raise MalformedOverride(f"change: expected 'ACTION \"ADDRESS\"', got {_clip(value)}")
+    try:
+        address = json.loads(literal)
+    except ValueError:
+        raise MalformedOverride(f"change: bad JSON string {_clip(literal)}") from None
+    if not isinstance(address, str):
+        raise MalformedOverride("change: address is not a JSON string")
+    return action, address
+
+
+def _parse_time(field: str, value: str) -> datetime:
+    if not _TIME.fullmatch(value):
+        raise MalformedOverride(f"{field}: expected YYYY-MM-DDTHH:MM:SSZ, got {_clip(value)}")
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise MalformedOverride(f"{field}: not a valid date {_clip(value)}") from None
+
+
+# --- comment blocks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideBlock:
+    line: int  # 1-based line of the opening fence in the comment
+    content: str  # the block's text, LF line endings, each line ending in LF
+
+
+def extract_override_blocks(comment_body: str) -> list[OverrideBlock]:
+    """Top-level fenced code blocks whose info string is exactly `gatekeeper-override`.
+
+    Follows CommonMark's fence rules: up to 3 spaces of indentation, 3+ backticks or tildes,
+    a closing fence of the same character at least as long, content de-indented by the
+    opening fence's indentation, an unclosed fence running to the end of the text.
+    """
+    text = comment_body.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    blocks: list[OverrideBlock] = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.fullmatch(lines[i])
+        if m is None or (m.group(2)[0] == "`" and "`" in m.group(3)):
+            i += 1
+            continue
+        indent, fence, info = len(m.group(1)), m.group(2), m.group(3)
+        closing = re.compile(r" {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*")
+        j = i + 1
+        while j < len(lines) and not closing.fullmatch(lines[j]):
+            j += 1
+        if info.strip(" \t") == INFO_STRING:
+            body = [_dedent(line, indent) for line in lines[i + 1 : j]]
+            blocks.append(OverrideBlock(i + 1, "".join(line + "\n" for line in body)))
+        i = j + 1
+    return blocks
+
+
+def _dedent(line: str, n: int) -> str:
+    strip = len(line) - len(line.lstrip(" "))
+    return line[min(strip, n) :]
+
+
+def split_block(content: str) -> tuple[bytes, str]:
+    """Split a block into (message bytes, armored signature)."""
+    marker = ARMOR_BEGIN + "\n"
+    starts = [i for i in _line_starts(content) if content.startswith(marker, i)]
+    if not starts:
+        raise MalformedOverride(f"no {ARMOR_BEGIN} line in the block")
+    if len(starts) > 1:
+        raise MalformedOverride("more than one signature in the block")
+    message, armored = content[: starts[0]], content[starts[0] :]
+    if not message:
+        raise MalformedOverride("no message before the signature")
+    # Blank lines before the closing fence are layout, not signed data.
+    armored = armored.rstrip("\n") + "\n"
+    try:
+        return message.encode("ascii"), armored
+    except UnicodeEncodeError:
+        raise MalformedOverride("message is not ASCII") from None
+
+
+def _line_starts(text: str) -> Iterable[int]:
+    yield 0
+    i = text.find("\n")
+    while i != -1:
+        yield i + 1
+        i = text.find("\n", i + 1)
+
+
+# --- evaluation --------------------------------------------------------------------------
+
+
+class CommentLike(Protocol):
+    """What evaluation needs from a PR comment (facts types may be passed directly)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def author_login(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def url(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideComment:
+    id: int
+    author_login: str
+    body: str
+    created_at: datetime
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideContext:
+    """What the gate computed itself; a message counts only if it binds exactly these."""
+
+    repository: str
+    pull_request: int
+    head_sha: str
+    plan_sha256: str
+    changes: tuple[Change, ...]  # (action, address), any order
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverridePolicy:
+    enabled: bool = True
+    signatures_required: int = 1
+    namespace_domain: str | None = None
+    max_lifetime: timedelta = DEFAULT_MAX_LIFETIME
+    require_user_verification: bool = False
+    allowed_signers_path: str = ALLOWED_SIGNERS_PATH
+
+    def __post_init__(self) -> None:
+        if self.signatures_required < 1:
+            raise ConfigError(
+                f"overrides.signatures_required is {self.signatures_required}",
+                "use 1 or more; disable overrides with overrides.enabled: false",
+            )
+        if not timedelta(0) < self.max_lifetime <= HARD_MAX_LIFETIME:
+            raise ConfigError(
+                f"overrides.max_lifetime {self.max_lifetime} is not within (0, 24h]",
+                "an override is for an emergency: use at most 24h (default 2h)",
+            )
+        if self.namespace_domain is not None and not _DOMAIN.fullmatch(self.namespace_domain):
+            raise ConfigError(
+                f"overrides.namespace_domain {self.namespace_domain!r} is not a domain name",
+                "use your organisation's domain, e.g. acme.example",
+            )
+
+    @property
+    def namespace(self) -> str | None:
+        return override_namespace(self.namespace_domain) if self.namespace_domain else None
+
+
+class Rejection(enum.StrEnum):
+    OVERRIDES_DISABLED = "overrides_disabled"
+    NOT_CONFIGURED = "not_configured"
+    TRUST_ROOT_CHANGED = "trust_root_changed"
+    OVERSIZED_COMMENT = "oversized_comment"
+    MALFORMED_BLOCK = "malformed_block"
+    MALFORMED_SIGNATURE = "malformed_signature"
+    UNSUPPORTED_SIGNATURE = "unsupported_signature"
+    WRONG_NAMESPACE = "wrong_namespace"
+    UNKNOWN_KEY = "unknown_key"
+    KEY_NOT_VALID = "key_not_valid"
+    BAD_SIGNATURE = "bad_signature"
+    SECURITY_KEY_FLAGS = "security_key_flags"
+    APPROVER_NOT_PRINCIPAL = "approver_not_principal"
+    FIELD_MISMATCH = "field_mismatch"
+    LIFETIME_TOO_LONG = "lifetime_too_long"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    DUPLICATE_PRINCIPAL = "duplicate_principal"
+    DUPLICATE_KEY = "duplicate_key"
+    INTERNAL_ERROR = "internal_error"
+
+
+_SIG_REJECTIONS = {
+    RejectCode.MALFORMED: Rejection.MALFORMED_SIGNATURE,
+    RejectCode.UNSUPPORTED: Rejection.UNSUPPORTED_SIGNATURE,
+    RejectCode.WEAK_KEY: Rejection.UNSUPPORTED_SIGNATURE,
+    RejectCode.NAMESPACE: Rejection.WRONG_NAMESPACE,
+    RejectCode.KEY_MISMATCH: Rejection.UNKNOWN_KEY,
+    RejectCode.BAD_SIGNATURE: Rejection.BAD_SIGNATURE,
+    RejectCode.SK_FLAGS: Rejection.SECURITY_KEY_FLAGS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMismatch:
+    field: str
+    expected: str
+    got: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockVerdict:
+    """One override block (or an oversized comment) and whether it counted, and why not."""
+
+    comment_id: int
+    comment_url: str
+    author_login: str
+    block_index: int | None  # 0-based within the comment; None for a comment-level verdict
+    line: int | None
+    counted: bool
+    rejection: Rejection | None  # None exactly when counted
+    detail: str
+    principal: str | None = None  # set once the signature verified for this principal
+    key_fingerprint: str | None = None  # the key the block claims (verified iff principal)
+    mismatches: tuple[FieldMismatch, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideAudit:
+    """A counted override, for the audit trail."""
+
+    principal: str
+    key_fingerprint: str
+    key_type: str
+    reason: str
+    issued_at: datetime
+    expires_at: datetime
+    comment_url: str
+    comment_id: int
+    author_login: str
+    sk_flags: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideEvaluation:
+    available: bool
+    unavailable_reason: str | None
+    namespace: str | None
+    required: int
+    principals: tuple[str, ...]  # distinct principals counted, in counting order
+    accepted: tuple[OverrideAudit, ...]
+    blocks: tuple[BlockVerdict, ...]  # every block considered, counted or not
+
+    @property
+    def satisfied(self) -> bool:
+        return self.available and len(self.principals) >= self.required
+
+
+class _Reject(Exception):
+    def __init__(
+        self,
+        rejection: Rejection,
+        detail: str,
+        *,
+        principal: str | None = None,
+        mismatches: tuple[FieldMismatch, ...] = (),
+        fingerprint: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.rejection = rejection
+        self.detail = detail
+        self.principal = principal
+        self.mismatches = mismatches
+        self.fingerprint = fingerprint
+
+
+def evaluate_overrides(
+    comments: Sequence[CommentLike],
+    allowed_signers: AllowedSigners | None,
+    expected: OverrideContext,
+    policy: OverridePolicy,
+    now: datetime,
+    *,
+    trust_root_changed: bool = False,
+) -> OverrideEvaluation:
+    """Decide which override blocks count. Never raises for anything found in comments.
+
+    `allowed_signers` is None when the file is absent at the base commit.
+    `trust_root_changed`: the PR touches the policy, allowed_signers or workflows.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    namespace = policy.namespace
+    unavailable: tuple[Rejection, str] | None = None
+    if not policy.enabled:
+        unavailable = (Rejection.OVERRIDES_DISABLED, "signed overrides are disabled by policy")
+    elif trust_root_changed:
+        unavailable = (
+            Rejection.TRUST_ROOT_CHANGED,
+            "this PR changes the policy, allowed_signers or workflows: overrides are unavailable",
+        )
+    elif namespace is None:
+        unavailable = (Rejection.NOT_CONFIGURED, "overrides.namespace_domain is not set")
+    elif allowed_signers is None:
+        unavailable = (
+            Rejection.NOT_CONFIGURED,
+            f"no allowed_signers file at {policy.allowed_signers_path} on the base branch",
+        )
+
+    verdicts: list[BlockVerdict] = []
+    counted: dict[str, OverrideAudit] = {}  # by principal
+    for comment in sorted(comments, key=lambda c: (c.created_at, c.id)):
+        body = comment.body
+        if len(body) > MAX_COMMENT_CHARS:
+            if INFO_STRING in body:
+                verdicts.append(
+                    _verdict(
+                        comment,
+                        None,
+                        None,
+                        _Reject(
+                            Rejection.OVERSIZED_COMMENT,
+                            f"comment has {len(body)} characters (limit {MAX_COMMENT_CHARS})",
+                        ),
+                    )
+                )
+            continue
+        for index, block in enumerate(extract_override_blocks(body)):
+            if unavailable is not None:
+                verdicts.append(_verdict(comment, index, block.line, _Reject(*unavailable)))
+                continue
+            assert namespace is not None and allowed_signers is not None
+            try:
+                audit = _check_block(
+                    block, comment, allowed_signers, expected, policy, namespace, now
+                )
+                _check_not_counted(audit, counted)
+            except _Reject as rejected:
+                verdicts.append(_verdict(comment, index, block.line, rejected))
+                continue
+            except Exception as exc:  # fail closed, and visibly, on a bug
+                bug = _Reject(Rejection.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+                verdicts.append(_verdict(comment, index, block.line, bug))
+                continue
+            counted[audit.principal] = audit
+            verdicts.append(
+                BlockVerdict(
+                    comment_id=comment.id,
+                    comment_url=comment.url,
+                    author_login=comment.author_login,
+                    block_index=index,
+                    line=block.line,
+                    counted=True,
+                    rejection=None,
+                    detail=f"counted: signed by {audit.principal} ({audit.key_fingerprint})",
+                    principal=audit.principal,
+                    key_fingerprint=audit.key_fingerprint,
+                )
+            )
+    return OverrideEvaluation(
+        available=unavailable is None,
+        unavailable_reason=None if unavailable is None else unavailable[1],
+        namespace=namespace,
+        required=policy.signatures_required,
+        principals=tuple(counted),
+        accepted=tuple(counted.values()),
+        blocks=tuple(verdicts),
+    )
+
+
+def _verdict(
+    comment: CommentLike,
+    index: int | None,
+    line: int | None,
+    rejected: _Reject,
+) -> BlockVerdict:
+    return BlockVerdict(
+        comment_id=comment.id,
+        comment_url=comment.url,
+        author_login=comment.author_login,
+        block_index=index,
+        line=line,
+        counted=False,
+        rejection=rejected.rejection,
+        detail=rejected.detail,
+        principal=rejected.principal,
+        key_fingerprint=rejected.fingerprint,
+        mismatches=rejected.mismatches,
+    )
+
+
+def _check_block(
+    block: OverrideBlock,
+    comment: CommentLike,
+    allowed: AllowedSigners,
+    expected: OverrideContext,
+    policy: OverridePolicy,
+    namespace: str,
+    now: datetime,
+) -> OverrideAudit:
+    # Authenticity first, so that bound-field and time reasons are only ever reported for
+    # messages a listed signer really signed.
+    try:
+        message_bytes, armored = split_block(block.content)
+        message = parse_message(message_bytes)
+    except MalformedOverride as exc:
+        raise _Reject(Rejection.MALFORMED_BLOCK, exc.reason) from None
+    try:
+        sig = parse_signature(armored)
+    except SignatureRejected as exc:
+        raise _Reject(_SIG_REJECTIONS[exc.code], exc.reason) from None
+    try:
+        return _check_signed(
+            message, message_bytes, sig, comment, allowed, expected, policy, namespace, now
+        )
+    except _Reject as rejected:
+        rejected.fingerprint = sig.public_key.fingerprint
+        raise
+
+
+def _check_signed(
+    message: OverrideMessage,
+    message_bytes: bytes,
+    sig: SshSignature,
+    comment: CommentLike,
+    allowed: AllowedSigners,
+    expected: OverrideContext,
+    policy: OverridePolicy,
+    namespace: str,
+    now: datetime,
+) -> OverrideAudit:
+    key = sig.public_key
+    if sig.namespace != namespace:
+        raise _Reject(
+            Rejection.WRONG_NAMESPACE,
+            f"signed for namespace {sig.namespace!r}, expected {namespace!r}",
+        )
+    listed = allowed.entries_for_key(key)
+    if not listed:
+        raise _Reject(
+            Rejection.UNKNOWN_KEY,
+            f"{key.key_type} key {key.fingerprint} is not in {allowed.source}",
+        )
+    valid = allowed.lookup(key, namespace=namespace, at=(now, message.issued_at))
+    if not valid:
+        where = f"key {key.fingerprint} ({allowed.source} line "
+        where += ", ".join(str(e.line) for e in listed) + ")"
+        if not any(e.allows_namespace(namespace) for e in listed):
+            why = f"its namespaces option does not allow {namespace!r}"
+        else:
+            why = (
+                f"it is outside its valid-after/valid-before window at {format_time(now)} "
+                f"or at issued_at {format_time(message.issued_at)}"
+            )
+        raise _Reject(Rejection.KEY_NOT_VALID, f"{where}: {why}")
+    try:
+        verified = verify_signature(
+            sig,
+            message_bytes,
+            namespace=namespace,
+            public_key=valid[0].key,
+            require_user_verification=policy.require_user_verification,
+        )
+    except SignatureRejected as exc:
+        raise _Reject(_SIG_REJECTIONS[exc.code], exc.reason) from None
+    principals = sorted({p for e in valid for p in e.principals})
+    if message.approver not in principals:
+        raise _Reject(
+            Rejection.APPROVER_NOT_PRINCIPAL,
+            f"approver {message.approver!r} is not a principal of key {key.fingerprint} "
+            f"(principals: {', '.join(principals)})",
+        )
+    principal = message.approver
+    mismatches = _mismatches(message, expected)
+    if mismatches:
+        raise _Reject(
+            Rejection.FIELD_MISMATCH,
+            "signed for a different "
+            + "; ".join(_describe(m, message, expected) for m in mismatches),
+            principal=principal,
+            mismatches=mismatches,
+        )
+    lifetime = message.expires_at - message.issued_at
+    if lifetime > policy.max_lifetime:
+        raise _Reject(
+            Rejection.LIFETIME_TOO_LONG,
+            f"valid for {lifetime}, policy allows at most {policy.max_lifetime}",
+            principal=principal,
+        )
+    if now < message.issued_at - CLOCK_SKEW:
+        raise _Reject(
+            Rejection.NOT_YET_VALID,
+            f"issued_at {format_time(message.issued_at)} is in the future (now {format_time(now)})",
+            principal=principal,
+        )
+    if now > message.expires_at:
+        raise _Reject(
+            Rejection.EXPIRED,
+            f"expired at {format_time(message.expires_at)} (now {format_time(now)})",
+            principal=principal,
+        )
+    audit = OverrideAudit(
+        principal=principal,
+        key_fingerprint=verified.fingerprint,
+        key_type=verified.key_type,
+        reason=message.reason,
+        issued_at=message.issued_at,
+        expires_at=message.expires_at,
+        comment_url=comment.url,
+        comment_id=comment.id,
+        author_login=comment.author_login,
+        sk_flags=verified.sk_flags,
+    )
+    return audit
+
+
+def _check_not_counted(audit: OverrideAudit, counted: dict[str, OverrideAudit]) -> None:
+    if audit.principal in counted:
+        raise _Reject(
+            Rejection.DUPLICATE_PRINCIPAL,
+            f"{audit.principal} is already counted ({counted[audit.principal].comment_url})",
+            principal=audit.principal,
+            fingerprint=audit.key_fingerprint,
+        )
+    for other, accepted in counted.items():
+        # One key listed under two principals is still one person.
+        if accepted.key_fingerprint == audit.key_fingerprint:
+            raise _Reject(
+                Rejection.DUPLICATE_KEY,
+                f"key {audit.key_fingerprint} is already counted for {other}",
+                principal=audit.principal,
+                fingerprint=audit.key_fingerprint,
+            )
+
+
+def _describe(mismatch: FieldMismatch, m: OverrideMessage, expected: OverrideContext) -> str:
+    if mismatch.field != "changes":
+        return f"{mismatch.field} (expected {mismatch.expected}, got {mismatch.got})"
+    want = sort_changes(expected.changes)
+    missing = [format_change(c) for c in want if c not in m.changes]
+    extra = [format_change(c) for c in m.changes if c not in want]
+    parts = []
+    if missing:
+        parts.append("not signed: " + ", ".join(missing))
+    if extra:
+        parts.append("not in this plan: " + ", ".join(extra))
+    return "change list (" + "; ".join(parts) + ")"
+
+
+def _mismatches(m: OverrideMessage, expected: OverrideContext) -> tuple[FieldMismatch, ...]:
+    out = []
+    if m.repository.casefold() != expected.repository.casefold():  # GitHub ignores case
+        out.append(FieldMismatch("repository", expected.repository, m.repository))
+    if m.pull_request != expected.pull_request:
+        out.append(FieldMismatch("pull_request", str(expected.pull_request), str(m.pull_request)))
+    if m.head_sha != expected.head_sha.lower():
+        out.append(FieldMismatch("head_sha", expected.head_sha, m.head_sha))
+    if m.plan_sha256 != expected.plan_sha256.lower():
+        out.append(FieldMismatch("plan_sha256", expected.plan_sha256, m.plan_sha256))
+    want = sort_changes(expected.changes)
+    if m.changes != want:
+        out.append(
+            FieldMismatch(
+                "changes",
+                "; ".join(format_change(c) for c in want),
+                "; ".join(format_change(c) for c in m.changes),
+            )
+        )
+    return tuple(out)
