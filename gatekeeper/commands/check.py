@@ -24,11 +24,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--output", metavar="FILE", help="write the output to FILE instead of stdout")
     p.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    p.add_argument(
+        "--annotations",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="print GitHub workflow-command annotations (default: on when GITHUB_ACTIONS=true); "
+        "on stdout before the report, or on stderr when a json/markdown report goes to stdout",
+    )
     p.set_defaults(run=run)
 
 
 def add_plan_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH, - for stdin)")
+    p.add_argument(
+        "plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH, - for stdin)"
+    )
     p.add_argument(
         "--plan",
         action="append",
@@ -37,6 +46,9 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
         help="a plan: `terraform show -json` output or the `terraform plan -json` log; repeatable",
     )
     p.add_argument("--config", metavar="FILE", help="policy file (default: built-in defaults)")
+    from gatekeeper.source_cli import add_source_options
+
+    add_source_options(p)
 
 
 def plan_args(args: argparse.Namespace) -> list[PlanArg]:
@@ -49,7 +61,12 @@ def load_policy(args: argparse.Namespace) -> Policy:
 
 def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
     plans = read_plans(plan_args(args))
-    return analyze(plans, policy)
+    source = None
+    if getattr(args, "source", None) or getattr(args, "base_source", None):
+        from gatekeeper.source_cli import source_map_from_args
+
+        source = source_map_from_args(plans, args, policy.production)
+    return analyze(plans, policy, source)
 
 
 def render(fmt: str, analysis: Analysis, decision: Decision) -> str:
@@ -71,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze_args(args, policy)
     decision = decide_offline(analysis, policy)
     text = render(args.format, analysis, decision)
+    _annotate(args, analysis)
     if args.report:
         from gatekeeper.render.json_report import build_report, dumps
 
@@ -80,3 +98,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return decision.exit_code
+
+
+def _annotate(args: argparse.Namespace, analysis: Analysis) -> None:
+    """Workflow-command annotations: GitHub reads them from stdout and stderr alike; stderr
+    keeps a JSON/markdown report on stdout parseable."""
+    import os
+
+    on = getattr(args, "annotations", None)
+    if on is None:
+        on = os.environ.get("GITHUB_ACTIONS") == "true"
+    if not on:
+        return
+    from gatekeeper.render.annotations import render_annotations
+
+    stream = sys.stderr if args.format != "text" and not args.output else sys.stdout
+    stream.write("".join(f"{line}\n" for line in render_annotations(analysis)))
+    stream.flush()
