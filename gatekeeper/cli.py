@@ -11,7 +11,7 @@ from gatekeeper import __version__
 from gatekeeper.errors import EXIT_BUG, EXIT_INPUT, GatekeeperError
 
 # Subcommand modules; each has add_parser(sub). Imported lazily by name to keep startup fast.
-COMMANDS = ("check",)
+COMMANDS = ("check", "gate", "sign")
 
 
 class _Parser(argparse.ArgumentParser):

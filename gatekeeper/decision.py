@@ -55,8 +55,7 @@ def decide_offline(analysis: Analysis, policy: Policy) -> Decision:
         breakdown = f" ({prod} production, {possibly} possibly production)"
     noun, verb = ("change", "needs") if len(gated) == 1 else ("changes", "need")
     headline = (
-        f"blocked: {len(gated)} destructive {noun} to production{breakdown} "
-        f"{verb} human approval"
+        f"blocked: {len(gated)} destructive {noun} to production{breakdown} {verb} human approval"
     )
     if advisory:
         headline += " [advisory mode: not enforced]"
@@ -140,7 +139,7 @@ def decide_gate(
     n_gated = len(gated) + len(files) + len(always_gated)
     counted = len(approvals.counted)
     required = approvals.required.count
-    details = _gate_details(analysis, authorship, approvals, trust_root, files, overrides)
+    details = _gate_details(approvals, trust_root, files, overrides)
     details += tuple(f"gated: {x}" for x in always_gated)
     details += tuple(f"blocked: {x}" for x in blockers)
 
@@ -199,13 +198,39 @@ def _gated_what(changes: int, files: int, other: int) -> str:
 
 
 def _gate_details(
-    analysis: Analysis,
-    authorship: Authorship,
     approvals: ApprovalResult,
     trust_root: Sequence[TrustRootChange],
     files: Sequence[TrustRootChange],
     overrides: OverrideOutcome | None,
 ) -> tuple[str, ...]:
+    """What the renderers do not show from the PR view: why this many approvals, change
+    requests, trust-root files of a human PR, the override status."""
+    req = approvals.required
+    out = [f"approvals required: {req.count} distinct humans ({req.why})"]
+    for x in approvals.changes_requested:
+        blocks = "blocks" if approvals.changes_requested_blocks else "does not block (policy)"
+        out.append(f"changes requested by @{x.login}: {blocks}")
+    for t in trust_root:
+        if t not in files:
+            out.append(f"trust-root file changed, not gated (human-authored PR): {t.line()}")
+    if overrides is not None:
+        if not overrides.available:
+            out.append(f"signed overrides unavailable: {overrides.unavailable_reason}")
+        else:
+            got = ", ".join(overrides.principals) or "none"
+            out.append(f"signed overrides: {got} ({overrides.required} required)")
+    return tuple(out)
+
+
+def explain_gate(
+    analysis: Analysis,
+    authorship: Authorship,
+    approvals: ApprovalResult,
+    trust_root: Sequence[TrustRootChange],
+    overrides: OverrideOutcome | None = None,
+) -> tuple[str, ...]:
+    """The whole explanation, one fact per line (for the job log)."""
+    files = tuple(trust_root) if authorship.agent_authored else ()
     out: list[str] = []
     for c in analysis.gated:
         out.append(f"gated change: {c.action_label} {c.change.address} (plan {c.change.plan})")

@@ -1,4 +1,4 @@
-"""One error base class. Every expected failure carries a one-line message, a hint and an exit code."""
+"""One error base class: every expected failure carries a one-line message, a hint, an exit code."""
 
 from __future__ import annotations
 

@@ -1,0 +1,643 @@
+"""GitHub REST API through PyGithub: one PR snapshot, the base-branch files, the result.
+
+- Every request goes through `GitHubClient._call`: retries with exponential backoff and
+  jitter on 5xx, timeouts, connection resets and truncated bodies; honours `Retry-After` and
+  `x-ratelimit-reset` on 403/429 rate limits; stops at a bounded total time. After that:
+  `ApiUnavailable` (the gate blocks, exit 1), never "allow".
+- PyGithub's own retries and throttling are off (`retry=None`): one policy, ours.
+- Lists are read at per_page=100 by following `Link: rel="next"`, as raw JSON through
+  PyGithub's requester: no lazy completion of objects, so no hidden requests.
+- A create that fails ambiguously (timeout, reset, 5xx: it may have been applied) is never
+  blindly repeated: the caller's probe looks for it first (check runs by external_id).
+- Library exceptions never escape: they become ApiError (or its subclasses).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import random
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from gatekeeper import __version__
+from gatekeeper.errors import EXIT_BLOCK, EXIT_INPUT, ApiError
+from gatekeeper.facts import (
+    Actor,
+    ChangedFile,
+    CommentFacts,
+    CommitFacts,
+    PullRequestFacts,
+    ReviewFacts,
+)
+
+T = TypeVar("T")
+PER_PAGE = 100
+MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+class ApiUnavailable(ApiError):
+    """GitHub kept failing (5xx, timeouts, rate limits) past the time budget: blocked."""
+
+    exit_code = EXIT_BLOCK
+
+
+class NotFound(ApiError):
+    """404: the PR, file or object does not exist (or the token cannot see it)."""
+
+    exit_code = EXIT_INPUT
+
+
+class _Retry(Exception):
+    def __init__(self, why: str, wait: float | None = None, ambiguous: bool = True) -> None:
+        super().__init__(why)
+        self.why = why
+        self.wait = wait  # None: exponential backoff; else the server told us how long
+        self.ambiguous = ambiguous  # the request may have been applied
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    timeout: int = 20  # seconds per request (PyGithub wants an int)
+    total_seconds: float = 180.0  # the whole run's budget for waiting on GitHub
+    max_attempts: int = 6  # per request
+    backoff: float = 1.0  # first backoff, doubled each time
+    max_backoff: float = 30.0
+    secondary_wait: float = 60.0  # a secondary rate limit with no Retry-After
+
+
+def _message(data: Any) -> str:
+    if isinstance(data, dict):
+        msg = data.get("message") or data.get("data") or ""
+        return " ".join(str(msg).split())[:200]
+    return ""
+
+
+def rate_limit_wait(status: int, headers: Mapping[str, Any], data: Any, now: float) -> float | None:
+    """Seconds to wait if this answer is a rate limit, else None.
+
+    GitHub: primary limits are 403/429 with x-ratelimit-remaining: 0 and x-ratelimit-reset
+    (epoch seconds); secondary limits are 403/429 with Retry-After, or only a message."""
+    if status not in (403, 429):
+        return None
+    h = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "retry-after" in h:
+        try:
+            return max(0.0, float(h["retry-after"]))
+        except ValueError:
+            return 60.0
+    if h.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in h:
+        try:
+            return max(0.0, float(h["x-ratelimit-reset"]) - now) + 1.0
+        except ValueError:
+            return 60.0
+    msg = _message(data).lower()
+    if status == 429 or "rate limit" in msg:
+        return 60.0
+    return None
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        token: str,
+        api_url: str = "https://api.github.com",
+        *,
+        retry: RetryPolicy | None = None,
+        seconds_between_writes: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        import github
+
+        self.retry = retry or RetryPolicy()
+        self.api_url = api_url.rstrip("/")
+        self._sleep = sleep
+        self._clock = clock
+        self._wall = wall_clock
+        self._deadline = clock() + self.retry.total_seconds
+        self.gh = github.Github(
+            base_url=self.api_url,
+            auth=github.Auth.Token(token),
+            timeout=self.retry.timeout,
+            retry=None,
+            per_page=PER_PAGE,
+            user_agent=f"plan-gatekeeper/{__version__}",
+            seconds_between_requests=None,
+            seconds_between_writes=seconds_between_writes or None,
+            lazy=True,
+        )
+        self._req = self.gh.requester
+        self.requests = 0  # requests sent, retries included
+
+    # ------------------------------------------------------------------ the retry loop
+    def _call(
+        self,
+        what: str,
+        fn: Callable[[], T],
+        *,
+        idempotent: bool = True,
+        probe: Callable[[], T | None] | None = None,
+    ) -> T:
+        """Run one API request with retries. `what` names it in errors ("read PR #4").
+
+        Non-idempotent requests (`idempotent=False`) are retried only when the failure
+        shows the request was not applied (rate limits), or after `probe()` found nothing."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            try:
+                return self._once(what, fn)
+            except _Retry as r:
+                if attempt >= self.retry.max_attempts:
+                    raise ApiUnavailable(
+                        f"GitHub API unavailable: {what}: {r.why} (gave up after {attempt} "
+                        "attempts)",
+                        "the check stays blocked; it is re-evaluated on the next event or re-run",
+                    ) from None
+                if r.wait is None:
+                    wait = min(self.retry.max_backoff, self.retry.backoff * 2 ** (attempt - 1))
+                    wait *= 0.5 + random.random() / 2
+                else:
+                    wait = r.wait
+                left = self._deadline - self._clock()
+                if wait > left:
+                    raise ApiUnavailable(
+                        f"GitHub API unavailable: {what}: {r.why}; waiting {wait:.0f}s more "
+                        f"would exceed the {self.retry.total_seconds:.0f}s time budget",
+                        "the check stays blocked; it is re-evaluated on the next event or re-run",
+                    ) from None
+                self._sleep(wait)
+                if not idempotent and r.ambiguous and probe is not None:
+                    found = self._probe(what, probe)
+                    if found is not None:
+                        return found
+
+    def _probe(self, what: str, probe: Callable[[], T | None]) -> T | None:
+        return self._call(f"{what} (looking for an earlier attempt)", probe)
+
+    def _once(self, what: str, fn: Callable[[], T]) -> T:
+        import github
+        import requests
+        import urllib3
+
+        try:
+            return fn()
+        except github.GithubException as exc:
+            status = exc.status
+            headers = exc.headers or {}
+            data = exc.data
+            wait = rate_limit_wait(status, headers, data, self._wall())
+            if wait is not None:
+                raise _Retry(f"rate limited (HTTP {status})", wait, ambiguous=False) from None
+            if status >= 500:
+                raise _Retry(f"HTTP {status} {_message(data)}".strip()) from None
+            msg = _message(data)
+            if status == 404:
+                raise NotFound(
+                    f"{what}: not found (404)", "check the repository, number or path"
+                ) from None
+            if status == 401:
+                raise ApiError(
+                    f"{what}: bad credentials (401)",
+                    "the token is invalid or expired; pass github-token",
+                ) from None
+            if status == 403:
+                raise ApiError(
+                    f"{what}: forbidden (403): {msg}",
+                    "give the workflow token the permissions the README lists "
+                    "(pull-requests: read, checks: write, contents: read, actions: read)",
+                ) from None
+            raise ApiError(f"{what}: HTTP {status}: {msg}") from None
+        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            raise _Retry(f"timed out ({type(exc).__name__})") from None
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            http.client.HTTPException,
+            ConnectionError,
+        ) as exc:
+            raise _Retry(f"connection failed ({type(exc).__name__})") from None
+        except (ValueError, UnicodeDecodeError) as exc:  # a truncated or garbled JSON body
+            raise _Retry(f"unreadable response ({type(exc).__name__})") from None
+
+    # --------------------------------------------------------------------- primitives
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None, *, what: str) -> Any:
+        _, data = self._call(
+            what, lambda: self._req.requestJsonAndCheck("GET", url, parameters=dict(params or {}))
+        )
+        return data
+
+    def paginate(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        what: str,
+        key: str | None = None,
+    ) -> list[Any]:
+        """Every item of a list endpoint, following Link rel="next" (per_page=100).
+        `key`: the list sits under this key of an object (workflow runs, artifacts)."""
+        out: list[Any] = []
+        query = {**(params or {}), "per_page": PER_PAGE}
+        next_url: str | None = url
+        page = 0
+        while next_url is not None:
+            page += 1
+            current, q = next_url, query if page == 1 else None
+
+            def fetch(u: str = current, p: dict[str, Any] | None = q) -> tuple[dict[str, Any], Any]:
+                return self._req.requestJsonAndCheck("GET", u, parameters=p)
+
+            headers, data = self._call(f"{what} (page {page})", fetch)
+            items = data.get(key) if key and isinstance(data, dict) else data
+            if not isinstance(items, list):
+                raise ApiUnavailable(f"{what}: page {page} is not a list", "a GitHub API change?")
+            out.extend(items)
+            m = _NEXT.search(str((headers or {}).get("link", "")))
+            next_url = m.group(1) if m else None
+            if page > 1000:
+                raise ApiError(f"{what}: more than 1000 pages")
+        return out
+
+    # ------------------------------------------------------------------- the snapshot
+    def fetch_snapshot(self, repo: str, number: int) -> PullRequestFacts:
+        """PR, every commit, review, issue comment and changed file: one consistent view.
+
+        If the head moves while the lists are read, read again (once); still moving:
+        ApiUnavailable rather than a view mixing two heads."""
+        for _ in range(2):
+            pr = self.get_json(f"/repos/{repo}/pulls/{number}", what=f"read PR #{number}")
+            base = f"/repos/{repo}/pulls/{number}"
+            commits = self.paginate(f"{base}/commits", what=f"list commits of PR #{number}")
+            reviews = self.paginate(f"{base}/reviews", what=f"list reviews of PR #{number}")
+            comments = self.paginate(
+                f"/repos/{repo}/issues/{number}/comments", what=f"list comments of PR #{number}"
+            )
+            files = self.paginate(f"{base}/files", what=f"list files of PR #{number}")
+            facts = pr_facts(repo, pr, commits, reviews, comments, files)
+            if facts.commits_truncated or facts.head_sha in {c.sha for c in facts.commits}:
+                return facts
+        raise ApiUnavailable(
+            f"PR #{number} changed while it was being read (head {facts.head_sha[:7]} is not "
+            "among its listed commits)",
+            "a new push triggers a new evaluation",
+        )
+
+    def lookup_reviewers(
+        self,
+        repo: str,
+        logins: Iterable[str],
+        *,
+        permission: bool,
+        teams: Iterable[str],
+    ) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+        """Repository permission and team membership of the given reviewers. A lookup
+        that is refused (403) or finds nothing leaves the reviewer out: not counted."""
+        perms: dict[str, str] = {}
+        members: dict[str, set[str]] = {t: set() for t in teams}
+        for login in logins:
+            key = login.casefold()
+            q = urllib.parse.quote(login, safe="")
+            if permission:
+                try:
+                    data = self.get_json(
+                        f"/repos/{repo}/collaborators/{q}/permission",
+                        what=f"read @{login}'s permission",
+                    )
+                except NotFound:
+                    data = {"permission": "none"}
+                # `permission` is admin/write/read/none; maintain reads as write, triage as
+                # read, custom roles as their base role.
+                perm = data.get("permission") if isinstance(data, dict) else None
+                if isinstance(perm, str):
+                    perms[key] = perm
+            for team in members:
+                org, _, slug = team.partition("/")
+                try:
+                    data = self.get_json(
+                        f"/orgs/{urllib.parse.quote(org)}/teams/{urllib.parse.quote(slug)}"
+                        f"/memberships/{q}",
+                        what=f"read @{login}'s membership of {team}",
+                    )
+                except NotFound:
+                    continue
+                if isinstance(data, dict) and data.get("state") == "active":
+                    members[team].add(key)
+        return perms, {t: frozenset(m) for t, m in members.items()}
+
+    def find_pulls_by_head(self, repo: str, owner: str, branch: str, sha: str) -> list[int]:
+        """Open PRs of `repo` whose head is owner:branch at `sha` (fork PRs of a workflow_run)."""
+        pulls = self.paginate(
+            f"/repos/{repo}/pulls",
+            {"state": "open", "head": f"{owner}:{branch}"},
+            what=f"find the PR for {owner}:{branch}",
+        )
+        return [
+            p["number"]
+            for p in pulls
+            if isinstance(p, dict)
+            and _get(p, "head", "sha") == sha
+            and isinstance(p.get("number"), int)
+        ]
+
+    # ------------------------------------------------------------- files at the base
+    def read_file(self, repo: str, path: str, ref: str) -> bytes | None:
+        """A file's bytes at `ref` through the contents API; None when it does not exist."""
+        q = urllib.parse.quote(path.lstrip("/"), safe="/")
+        try:
+            data = self.get_json(
+                f"/repos/{repo}/contents/{q}", {"ref": ref}, what=f"read {path} at {ref[:12]}"
+            )
+        except NotFound:
+            return None
+        if isinstance(data, list) or not isinstance(data, dict) or data.get("type") != "file":
+            raise ApiError(f"{path} at {ref[:12]} is not a file", "point the setting at a file")
+        if data.get("encoding") != "base64" or not isinstance(data.get("content"), str):
+            raise ApiError(f"{path} at {ref[:12]} is too large for the contents API (1 MB)")
+        try:
+            return base64.b64decode(data["content"], validate=False)
+        except (ValueError, TypeError):
+            raise ApiUnavailable(f"{path} at {ref[:12]}: undecodable content") from None
+
+    # ----------------------------------------------------------------- actions runs
+    def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]:
+        runs = self.paginate(
+            f"/repos/{repo}/actions/runs",
+            {"head_sha": head_sha, "event": event},
+            what=f"list workflow runs for {head_sha[:12]}",
+            key="workflow_runs",
+        )
+        return [r for r in runs if isinstance(r, dict)]
+
+    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]:
+        arts = self.paginate(
+            f"/repos/{repo}/actions/runs/{run_id}/artifacts",
+            {"name": name},
+            what=f"list artifacts of run {run_id}",
+            key="artifacts",
+        )
+        return [a for a in arts if isinstance(a, dict)]
+
+    def download_artifact(self, repo: str, artifact_id: int) -> bytes:
+        """The artifact's zip: the API answers 302 to a pre-signed blob URL, fetched without
+        our token (the blob store is another host)."""
+        import requests
+
+        what = f"download artifact {artifact_id}"
+        headers, _ = self._call(
+            what,
+            lambda: self._req.requestJsonAndCheck(
+                "GET", f"/repos/{repo}/actions/artifacts/{artifact_id}/zip"
+            ),
+        )
+        location = {str(k).lower(): v for k, v in (headers or {}).items()}.get("location")
+        if not location:
+            raise ApiUnavailable(f"{what}: no redirect to the artifact's blob")
+
+        def fetch() -> bytes:
+            with requests.get(str(location), stream=True, timeout=self.retry.timeout) as resp:
+                if resp.status_code >= 500:
+                    raise _BlobStatus(resp.status_code)
+                if resp.status_code != 200:
+                    raise ApiError(f"{what}: the blob store answered HTTP {resp.status_code}")
+                buf = bytearray()
+                for chunk in resp.iter_content(65536):
+                    buf += chunk
+                    if len(buf) > MAX_ARTIFACT_BYTES:
+                        raise ApiError(f"{what}: larger than {MAX_ARTIFACT_BYTES >> 20} MiB")
+                return bytes(buf)
+
+        def guarded() -> bytes:
+            try:
+                return fetch()
+            except _BlobStatus as exc:
+                raise _Retry(f"blob store HTTP {exc.status}") from None
+
+        return self._call(what, guarded)
+
+    # ----------------------------------------------------------------------- results
+    def create_check_run(
+        self,
+        repo: str,
+        *,
+        head_sha: str,
+        name: str,
+        conclusion: str,
+        title: str,
+        summary: str,
+        text: str,
+        external_id: str,
+        details_url: str | None = None,
+    ) -> int:
+        """A completed check run. Created once: after an ambiguous failure it looks for
+        the run by external_id before trying again. Returns the check run id."""
+        r = self.gh.get_repo(repo)
+        output = {"title": _clip(title, 1000), "summary": _clip(summary, 65000)}
+        if text:
+            output["text"] = _clip(text, 65000)
+        kwargs: dict[str, Any] = {
+            "name": name,
+            "head_sha": head_sha,
+            "status": "completed",
+            "conclusion": conclusion,
+            "external_id": external_id,
+            "output": output,
+        }
+        if details_url:
+            kwargs["details_url"] = details_url
+
+        def create() -> int:
+            return int(r.create_check_run(**kwargs).id)
+
+        def probe() -> int | None:
+            data = self.get_json(
+                f"/repos/{repo}/commits/{head_sha}/check-runs",
+                {"check_name": name, "filter": "all", "per_page": PER_PAGE},
+                what="list check runs",
+            )
+            for run in (data or {}).get("check_runs", []) if isinstance(data, dict) else []:
+                if isinstance(run, dict) and run.get("external_id") == external_id:
+                    return int(run["id"])
+            return None
+
+        return self._call(f"create check run {name!r}", create, idempotent=False, probe=probe)
+
+    def create_status(
+        self,
+        repo: str,
+        *,
+        sha: str,
+        state: str,
+        context: str,
+        description: str,
+        target_url: str | None = None,
+    ) -> None:
+        """A commit status. Repeating it is harmless (the latest per context wins)."""
+        body: dict[str, Any] = {
+            "state": state,
+            "context": context,
+            "description": _clip(description, 140),
+        }
+        if target_url:
+            body["target_url"] = target_url
+        self._call(
+            f"create commit status {context!r}",
+            lambda: self._req.requestJsonAndCheck(
+                "POST", f"/repos/{repo}/statuses/{sha}", input=body
+            ),
+        )
+
+
+class _BlobStatus(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    note = "\n\n... (truncated; the full report is in the job summary)"
+    return text[: limit - len(note)] + note
+
+
+def _get(doc: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(p)
+    return doc
+
+
+# ----------------------------------------------------------------- JSON -> facts (pure)
+
+
+class _Shape(ApiUnavailable):
+    pass
+
+
+def _need(doc: Any, kind: type, *path: str) -> Any:
+    value = _get(doc, *path)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _Shape(
+            f"unexpected GitHub response: {'.'.join(path)} is not a {kind.__name__}",
+            "a GitHub API change, or a proxy altering responses",
+        )
+    return value
+
+
+def actor(user: Any, *, email: str | None = None, name: str | None = None) -> Actor | None:
+    """A GitHub user object (simple-user) as an Actor; None for null (deleted account)."""
+    if user is None:
+        return None if email is None and name is None else Actor(None, None, None, email, name)
+    uid = _need(user, int, "id")
+    login = _need(user, str, "login")
+    typ = user.get("type") if isinstance(user.get("type"), str) else None
+    return Actor(uid, login, typ, email, name)
+
+
+def _git_actor(user: Any, git: Any) -> Actor:
+    email = _get(git, "email")
+    name = _get(git, "name")
+    email = email if isinstance(email, str) and email else None
+    name = name if isinstance(name, str) and name else None
+    a = actor(user, email=email, name=name) if isinstance(user, dict) else None
+    return a or Actor(None, None, None, email, name)
+
+
+def commit_facts(c: Any) -> CommitFacts:
+    sha = _need(c, str, "sha")
+    message = _get(c, "commit", "message")
+    return CommitFacts(
+        sha=sha,
+        author=_git_actor(_get(c, "author"), _get(c, "commit", "author")),
+        committer=_git_actor(_get(c, "committer"), _get(c, "commit", "committer")),
+        message=message if isinstance(message, str) else "",
+        verified=_get(c, "commit", "verification", "verified") is True,
+    )
+
+
+def review_facts(r: Any) -> ReviewFacts:
+    user = _get(r, "user")
+    return ReviewFacts(
+        id=_need(r, int, "id"),
+        user=actor(user) if isinstance(user, dict) else None,
+        state=_need(r, str, "state").upper(),
+        commit_id=_get(r, "commit_id") if isinstance(_get(r, "commit_id"), str) else None,
+        submitted_at=_get(r, "submitted_at") if isinstance(_get(r, "submitted_at"), str) else None,
+    )
+
+
+def comment_facts(c: Any) -> CommentFacts:
+    user = _get(c, "user")
+    body = _get(c, "body")
+    updated = _get(c, "updated_at")
+    url = _get(c, "html_url")
+    return CommentFacts(
+        id=_need(c, int, "id"),
+        user=actor(user) if isinstance(user, dict) else None,
+        body=body if isinstance(body, str) else "",
+        created_at=_need(c, str, "created_at"),
+        updated_at=updated if isinstance(updated, str) else None,
+        url=url if isinstance(url, str) else "",
+    )
+
+
+def file_facts(f: Any) -> ChangedFile:
+    prev = _get(f, "previous_filename")
+    return ChangedFile(
+        path=_need(f, str, "filename"),
+        status=_get(f, "status") if isinstance(_get(f, "status"), str) else "modified",
+        previous_path=prev if isinstance(prev, str) else None,
+    )
+
+
+def pr_facts(
+    repo: str,
+    pr: Any,
+    commits: Iterable[Any],
+    reviews: Iterable[Any],
+    comments: Iterable[Any],
+    files: Iterable[Any],
+) -> PullRequestFacts:
+    author = actor(_need(pr, dict, "user"))
+    assert author is not None
+    labels = tuple(
+        str(lb["name"]) for lb in _get(pr, "labels") or [] if isinstance(lb, dict) and "name" in lb
+    )
+    head_repo = _get(pr, "head", "repo", "full_name")
+    body = _get(pr, "body")
+    clist = tuple(commit_facts(c) for c in commits)
+    flist = tuple(file_facts(f) for f in files)
+    n_commits = _get(pr, "commits")
+    n_files = _get(pr, "changed_files")
+    return PullRequestFacts(
+        repository=repo,
+        number=_need(pr, int, "number"),
+        author=author,
+        head_sha=_need(pr, str, "head", "sha"),
+        base_sha=_need(pr, str, "base", "sha"),
+        head_ref=_need(pr, str, "head", "ref"),
+        base_ref=_need(pr, str, "base", "ref"),
+        head_repository=head_repo if isinstance(head_repo, str) else None,
+        title=str(_get(pr, "title") or ""),
+        body=body if isinstance(body, str) else "",
+        labels=labels,
+        draft=_get(pr, "draft") is True,
+        state=str(_get(pr, "state") or "open"),
+        merged=_get(pr, "merged") is True,
+        commits_count=n_commits if isinstance(n_commits, int) else len(clist),
+        changed_files_count=n_files if isinstance(n_files, int) else len(flist),
+        commits=clist,
+        reviews=tuple(review_facts(r) for r in reviews),
+        comments=tuple(comment_facts(c) for c in comments),
+        files=flist,
+    )

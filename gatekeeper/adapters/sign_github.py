@@ -1,0 +1,205 @@
+"""GitHub I/O for `gatekeeper sign`: the PR's head and base, base-branch files, the comment.
+
+Built on the gate's client (`adapters.github.GitHubClient`: retries, pagination, contents
+API, errors as ApiError), so both sides read the trust root the same way. Posting the
+comment is the one write: it is sent once, and after an answer that may have been lost it
+is retried only when a fresh listing shows the comment is really not there.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gatekeeper.adapters.github import GitHubClient, NotFound, file_facts
+from gatekeeper.errors import ApiError, OverrideError
+from gatekeeper.facts import ChangedFile
+
+DEFAULT_API_URL = "https://api.github.com"
+POST_ATTEMPTS = 2
+_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+_TOKEN_HINT = "export GITHUB_TOKEN (or GH_TOKEN), e.g. `export GH_TOKEN=$(gh auth token)`"
+
+
+@dataclass(frozen=True, slots=True)
+class PullHead:
+    """What `sign` binds from the PR, read from the API (never from a bot comment)."""
+
+    repository: str  # owner/name as GitHub spells it
+    number: int
+    head_sha: str
+    base_sha: str
+    state: str
+    merged: bool
+    html_url: str
+    changed_files: tuple[ChangedFile, ...]
+    files_truncated: bool  # GitHub lists at most 3000 changed files
+
+
+def token_from_env(env: Mapping[str, str]) -> str:
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    raise OverrideError("no GitHub token: GITHUB_TOKEN and GH_TOKEN are unset", _TOKEN_HINT)
+
+
+def api_url_from(option: str | None, env: Mapping[str, str]) -> str:
+    url = (option or env.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip().rstrip("/")
+    if not re.match(r"https?://[^/\s]+", url):
+        raise OverrideError(
+            f"bad GitHub API URL {url!r}",
+            "pass --api-url https://HOST/api/v3 for GitHub Enterprise Server",
+        )
+    return url
+
+
+def check_repository(text: str) -> str:
+    if not _REPO.fullmatch(text):
+        raise OverrideError(f"--repo {text!r} is not OWNER/NAME", "e.g. --repo acme/infra")
+    return text
+
+
+def open_client(token: str, api_url: str) -> GitHubClient:
+    return GitHubClient(token, api_url)
+
+
+def _for_sign(exc: ApiError) -> ApiError:
+    """The gate's client words errors for the gate (and exits 1 when GitHub is down, which
+    blocks the check). For `sign` every failure is exit 2 with a hint for a human."""
+    message = exc.message
+    if "(401)" in message:
+        return ApiError(message, f"the token is invalid or expired; {_TOKEN_HINT}")
+    if "(403)" in message:
+        return ApiError(
+            message, "the token needs read access to the repository (and write for --post)"
+        )
+    if "unavailable" in message.lower():
+        return ApiError(message, "GitHub did not answer in time; nothing was posted, retry later")
+    return ApiError(message, exc.hint)
+
+
+def _sha(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _SHA.fullmatch(value.lower()):
+        raise ApiError(f"unexpected GitHub response: {what} is not a commit SHA")
+    return value.lower()
+
+
+def read_pull(client: GitHubClient, repo: str, number: int) -> PullHead:
+    """The PR's head and base commits and its changed files. Raises ApiError/OverrideError."""
+    try:
+        pr = client.get_json(f"/repos/{repo}/pulls/{number}", what=f"read PR #{number}")
+        if not isinstance(pr, dict):
+            raise ApiError(f"unexpected GitHub response for PR #{number}: not an object")
+        head, base = pr.get("head"), pr.get("base")
+        if not isinstance(head, dict) or not isinstance(base, dict):
+            raise ApiError(f"unexpected GitHub response for PR #{number}: no head or base")
+        full_name = (base.get("repo") or {}).get("full_name")
+        files = client.paginate(
+            f"/repos/{repo}/pulls/{number}/files", what=f"list files of PR #{number}"
+        )
+    except NotFound:
+        raise OverrideError(
+            f"PR #{number} not found in {repo}",
+            "check --repo and --pr, and that the token can read the repository "
+            "(for GitHub Enterprise Server, pass --api-url or GITHUB_API_URL)",
+        ) from None
+    except ApiError as exc:
+        raise _for_sign(exc) from None
+    listed = tuple(file_facts(f) for f in files)
+    count = pr.get("changed_files")
+    return PullHead(
+        repository=full_name if isinstance(full_name, str) and _REPO.fullmatch(full_name) else repo,
+        number=number,
+        head_sha=_sha(head.get("sha"), "head.sha"),
+        base_sha=_sha(base.get("sha"), "base.sha"),
+        state=str(pr.get("state") or ""),
+        merged=pr.get("merged") is True,
+        html_url=str(pr.get("html_url") or ""),
+        changed_files=listed,
+        files_truncated=isinstance(count, int) and count > len(listed),
+    )
+
+
+def read_head_sha(client: GitHubClient, repo: str, number: int) -> str:
+    try:
+        pr = client.get_json(f"/repos/{repo}/pulls/{number}", what=f"read PR #{number}")
+    except ApiError as exc:
+        raise _for_sign(exc) from None
+    head = pr.get("head") if isinstance(pr, dict) else None
+    return _sha(head.get("sha") if isinstance(head, dict) else None, "head.sha")
+
+
+def read_base_file(client: GitHubClient, repo: str, path: str, ref: str) -> bytes | None:
+    """A file at the base commit through the contents API; None when it does not exist."""
+    try:
+        return client.read_file(repo, path, ref)
+    except ApiError as exc:
+        raise _for_sign(exc) from None
+
+
+def _norm(body: str) -> str:
+    return body.replace("\r\n", "\n").strip()
+
+
+def _find_posted(client: GitHubClient, repo: str, number: int, body: str) -> str | None:
+    comments = client.paginate(
+        f"/repos/{repo}/issues/{number}/comments", what=f"list comments of PR #{number}"
+    )
+    want = _norm(body)
+    for c in comments:
+        if isinstance(c, dict) and isinstance(c.get("body"), str) and _norm(c["body"]) == want:
+            return str(c.get("html_url") or f"comment {c.get('id')}")
+    return None
+
+
+def post_comment(client: GitHubClient, repo: str, number: int, body: str) -> str:
+    """Post `body` as a PR (issue) comment; return its URL. Never posts it twice knowingly."""
+    import github
+    import requests
+    import urllib3
+
+    url = f"/repos/{repo}/issues/{number}/comments"
+    last = ""
+    for _attempt in range(POST_ATTEMPTS):
+        try:
+            _, data = client.gh.requester.requestJsonAndCheck("POST", url, input={"body": body})
+            if isinstance(data, dict) and data.get("html_url"):
+                return str(data["html_url"])
+            return f"{url} (id {data.get('id') if isinstance(data, dict) else '?'})"
+        except github.GithubException as exc:
+            msg = exc.data.get("message") if isinstance(exc.data, dict) else None
+            last = f"HTTP {exc.status}: {msg or exc}"
+            if exc.status < 500:  # refused, so certainly not applied
+                hint = (
+                    f"the token is invalid or expired; {_TOKEN_HINT}"
+                    if exc.status == 401
+                    else "the token needs `pull-requests: write` (or `issues: write`); or "
+                    "paste the comment printed above into the PR yourself"
+                )
+                raise ApiError(
+                    f"posting the override on PR #{number} failed: {last}", hint
+                ) from None
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            http.client.HTTPException,
+            OSError,
+            ValueError,
+        ) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        # The answer was lost or GitHub failed: the comment may exist anyway. Look first.
+        try:
+            found = _find_posted(client, repo, number, body)
+        except ApiError as exc:
+            raise _for_sign(exc) from None
+        if found is not None:
+            return found
+    raise ApiError(
+        f"posting the override on PR #{number} failed ({POST_ATTEMPTS} attempts): {last}",
+        "nothing was posted; paste the comment printed above into the PR yourself",
+    )

@@ -1,0 +1,991 @@
+"""`gatekeeper gate`: what the GitHub Action runs.
+
+Reads the event, one snapshot of the pull request, the policy at the base commit and the
+plan analysis for the PR's current head; decides; reports a `gatekeeper` check run on the
+head (and optionally a commit status), the sticky PR comment, the job summary and
+$GITHUB_OUTPUT. Exit 0 allowed, 1 blocked, 2 bad input/config, 3 bug.
+
+Where the plan analysis comes from:
+- single-workflow setup: `--plan FILE` (as `check`), made in this job for the event's head;
+- split setup: the bundle the plan workflow uploaded for the PR's current head SHA
+  (gatekeeper.transport); none yet: blocked, "plan pending for <sha>";
+- in the plan job of the split setup: `--bundle-out DIR` writes that bundle and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gatekeeper import approvals as approvals_mod
+from gatekeeper import defaults
+from gatekeeper.adapters import actions
+from gatekeeper.adapters.github import ApiUnavailable, GitHubClient, NotFound, RetryPolicy
+from gatekeeper.authorship import Authorship, assess
+from gatekeeper.classify import Analysis, analyze
+from gatekeeper.decision import (
+    ALLOW,
+    BLOCK,
+    Decision,
+    OverrideOutcome,
+    decide_gate,
+    decide_pending,
+    explain_gate,
+)
+from gatekeeper.errors import ConfigError, EventError, GatekeeperError, PlanError
+from gatekeeper.facts import PullRequestFacts
+from gatekeeper.gatepaths import TrustRootChange, trust_root_changes
+from gatekeeper.plan import canonical_json
+from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.render import md
+from gatekeeper.render.view import Person, PrView
+from gatekeeper.transport import (
+    BUNDLE_FILE as DEFAULT_BUNDLE_NAME,
+)
+from gatekeeper.transport import (
+    DEFAULT_ARTIFACT,
+    DEFAULT_PLAN_WORKFLOW,
+    BundleError,
+    Fetched,
+    fetch_analysis,
+    untrusted_plan_changes,
+    write_bundle,
+)
+
+CHECK_NAME = "gatekeeper"
+# GitHub asks for at least a second between writes (secondary rate limits); tests lower it.
+WRITE_SPACING = 1.0
+BACKOFF = 1.0
+EMPTY_DIGEST = hashlib.sha256(canonical_json([])).hexdigest()
+MAX_DIGEST_LOOKUPS = 5
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "gate",
+        help="the GitHub Action: gate a pull request on distinct human approvals",
+        description="Evaluate the pull request of the current GitHub Actions event and keep "
+        "the `gatekeeper` check red until enough distinct humans approved its head. "
+        "Exit 0 allowed, 1 blocked, 2 bad input or config.",
+    )
+    p.add_argument("plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH)")
+    p.add_argument(
+        "--plan",
+        action="append",
+        default=[],
+        metavar="[LABEL=]PATH",
+        help="single-workflow setup: a plan made in this job; repeatable",
+    )
+    p.add_argument(
+        "--bundle-out",
+        metavar="DIR",
+        help="plan job of the split setup: write the plan bundle to DIR (upload it as the "
+        f"artifact {DEFAULT_ARTIFACT!r}) and exit; no GitHub API calls",
+    )
+    p.add_argument("--head-sha", metavar="SHA", help="the PR head the plans were made for")
+    p.add_argument("--pr", type=int, metavar="N", help="pull request number (workflow_dispatch)")
+    p.add_argument(
+        "--plan-workflow",
+        metavar="PATH",
+        help=f"split setup: the plan workflow file (default {DEFAULT_PLAN_WORKFLOW})",
+    )
+    p.add_argument(
+        "--artifact", metavar="NAME", help=f"bundle artifact (default {DEFAULT_ARTIFACT})"
+    )
+    p.add_argument("--check-name", metavar="NAME", help=f"check run name (default {CHECK_NAME})")
+    p.add_argument(
+        "--commit-status", action="store_true", default=None, help="also set a commit status"
+    )
+    p.add_argument("--no-comment", action="store_true", help="do not post the sticky comment")
+    p.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="the policy's path in the repository, always read at the PR's base commit "
+        f"(default {defaults.POLICY_PATH}; built-in defaults when absent)",
+    )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="total time to wait on a failing GitHub API before blocking (default 180)",
+    )
+    from gatekeeper.source_cli import add_source_options
+
+    add_source_options(p)
+    p.set_defaults(run=run)
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    plans: tuple[str, ...]
+    head_sha: str | None
+    pr: int | None
+    plan_workflow: str
+    artifact: str
+    check_name: str
+    commit_status: bool
+    comment: bool
+    report: str | None
+    time_budget: float
+    policy_path: str
+    comment_login: str
+    mode: str | None  # "enforce" | "advisory" | None: the stricter of this and the policy
+    source: tuple[str, ...] = ()
+    base_source: tuple[str, ...] = ()
+    repo_root: str | None = None
+
+    @property
+    def split(self) -> bool:
+        return not self.plans
+
+
+def _options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
+    def pick(flag: Any, name: str, default: str) -> str:
+        return str(flag) if flag is not None else actions.get_input(env, name) or default
+
+    pr = args.pr
+    if pr is None and actions.get_input(env, "pr-number"):
+        value = actions.get_input(env, "pr-number") or ""
+        if not value.isdigit():
+            raise EventError(f"input pr-number: {value!r} is not a number")
+        pr = int(value)
+    budget_text = pick(args.time_budget, "time-budget", "180")
+    try:
+        budget = float(budget_text)
+    except ValueError:
+        raise EventError(f"time budget {budget_text!r} is not a number of seconds") from None
+    plan_inputs = _plan_inputs(
+        actions.get_input(env, "plans") or "", actions.get_input(env, "plan-labels") or ""
+    )
+    commit_status = args.commit_status
+    if commit_status is None:
+        commit_status = actions.input_flag(env, "commit-status")
+    mode = actions.get_input(env, "mode")
+    if mode is not None and mode not in ("enforce", "advisory"):
+        raise EventError(f"input mode: {mode!r} is not enforce or advisory")
+
+    def dirs(flag: list[str] | None, name: str) -> tuple[str, ...]:
+        value = actions.get_input(env, name)
+        return tuple(flag or ()) or ((value,) if value else ())
+
+    return Options(
+        plans=(*args.plans, *args.plan, *plan_inputs),
+        head_sha=args.head_sha,
+        pr=pr,
+        plan_workflow=pick(args.plan_workflow, "plan-workflow", DEFAULT_PLAN_WORKFLOW),
+        artifact=pick(args.artifact, "artifact-name", DEFAULT_ARTIFACT),
+        check_name=pick(args.check_name, "check-name", CHECK_NAME),
+        commit_status=bool(commit_status),
+        comment=not args.no_comment and actions.input_flag(env, "comment", default=True),
+        report=args.report or actions.get_input(env, "report"),
+        time_budget=max(1.0, budget),
+        policy_path=args.config or actions.get_input(env, "config") or defaults.POLICY_PATH,
+        comment_login=actions.get_input(env, "comment-login") or "github-actions[bot]",
+        mode=mode,
+        source=dirs(args.source, "source-dir"),
+        base_source=dirs(args.base_source, "base-source-dir"),
+        repo_root=args.repo_root,
+    )
+
+
+def _plan_inputs(plans: str, labels: str) -> list[str]:
+    """The `plans` input: one per line, `[LABEL=]PATH` where PATH may be a glob; a plan
+    without a label takes the first `plan-labels` line (`LABEL=GLOB`) matching its path."""
+    import glob as globmod
+
+    from gatekeeper import globs
+
+    rules: list[tuple[str, str]] = []
+    for line in labels.splitlines():
+        if not line.strip():
+            continue
+        rule_label, sep, pattern = line.strip().partition("=")
+        if not sep or not rule_label or not pattern:
+            raise EventError(f"input plan-labels: {line.strip()!r} is not LABEL=GLOB")
+        rules.append((rule_label, pattern))
+    out: list[str] = []
+    for line in plans.splitlines():
+        item = line.strip()
+        if not item:
+            continue
+        label: str | None = None
+        if "=" in item and not os.path.exists(item):
+            label, _, item = item.partition("=")
+        paths = [item]
+        if any(c in item for c in "*?["):
+            paths = sorted(globmod.glob(item, recursive=True))
+            if not paths:
+                raise PlanError(f"input plans: {item!r} matches no file", "check the path")
+        for path in paths:
+            name = label
+            if name is None:
+                name = next((lb for lb, g in rules if globs.match(g, path)), None)
+            if name is not None and len(paths) > 1 and label is not None:
+                name = f"{label}:{path}"  # one label per plan
+            out.append(f"{name}={path}" if name else path)
+    return out
+
+
+# -------------------------------------------------------------------------------- run
+
+
+def run(args: argparse.Namespace) -> int:
+    env = actions.environ()
+    opts = _options(args, env)
+    if args.bundle_out:
+        return _write_bundle(args.bundle_out, opts, env)
+    aenv = actions.read_env(env)
+    payload = actions.load_event(aenv.event_path)
+    event = actions.parse_event(aenv.event_name, payload, aenv.repository, pr_number=opts.pr)
+    if event.skip:
+        print(f"gatekeeper: nothing to gate: {event.skip}")
+        actions.write_outputs(aenv.output_path, {"decision": "skipped", "headline": event.skip})
+        return 0
+    client = GitHubClient(
+        aenv.token,
+        aenv.api_url,
+        retry=RetryPolicy(total_seconds=opts.time_budget, backoff=BACKOFF),
+        seconds_between_writes=WRITE_SPACING,
+    )
+    numbers = list(event.pr_numbers)
+    if not numbers and event.lookup is not None:
+        lk = event.lookup
+        try:
+            numbers = client.find_pulls_by_head(aenv.repository, lk.owner, lk.branch, lk.sha)
+        except ApiUnavailable as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return exc.exit_code
+        if not numbers:
+            note = f"no open pull request has head {lk.owner}:{lk.branch} at {lk.sha[:12]}"
+            print(f"gatekeeper: nothing to gate: {note}")
+            actions.write_outputs(aenv.output_path, {"decision": "skipped", "headline": note})
+            return 0
+    worst = 0
+    for number in numbers:
+        code = Gate(client, aenv, event, opts, number).run()
+        worst = max(worst, code)
+    return worst
+
+
+def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
+    from gatekeeper.adapters.files import parse_plan_arg, read_plans
+
+    repo = env.get("GITHUB_REPOSITORY", "").strip()
+    head = opts.head_sha
+    if head is None and env.get("GITHUB_EVENT_PATH"):
+        payload = actions.load_event(env["GITHUB_EVENT_PATH"])
+        sha = actions._get(payload, "pull_request", "head", "sha")
+        head = sha if isinstance(sha, str) else None
+    if not head:
+        raise EventError(
+            "--bundle-out needs the PR head SHA: run on a pull_request event or pass --head-sha",
+            "GITHUB_SHA is the merge commit on pull_request events, not the head",
+        )
+    if not repo:
+        raise EventError("--bundle-out needs GITHUB_REPOSITORY (owner/name)")
+    plans = read_plans([parse_plan_arg(x) for x in opts.plans])
+    path = write_bundle(plans, out_dir, repository=repo, head_sha=head)
+    print(f"gatekeeper: wrote the plan bundle for {head[:12]} to {path}")
+    actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head_sha": head})
+    return 0
+
+
+# --------------------------------------------------------------------- one PR
+
+
+@dataclass
+class Result:
+    analysis: Analysis
+    decision: Decision
+    view: PrView
+    sections: dict[str, Any] = field(default_factory=dict)
+    explanation: tuple[str, ...] = ()  # the whole story, one fact per line (log, check text)
+
+
+class Gate:
+    """Evaluate and report one pull request."""
+
+    def __init__(
+        self,
+        client: GitHubClient,
+        aenv: actions.ActionsEnv,
+        event: actions.GateEvent,
+        opts: Options,
+        number: int,
+    ) -> None:
+        self.client = client
+        self.aenv = aenv
+        self.event = event
+        self.opts = opts
+        self.number = number
+        self.repo = aenv.repository
+        self.check_sha: str | None = event.check_sha or event.event_sha
+        self.policy: Policy | None = None
+
+    def run(self) -> int:
+        try:
+            result = self.evaluate()
+        except _Skip as skip:
+            print(f"gatekeeper: nothing to gate: {skip}")
+            actions.write_outputs(
+                self.aenv.output_path, {"decision": "skipped", "headline": str(skip)}
+            )
+            return 0
+        except ApiUnavailable as exc:
+            # Fail closed: blocked, with the reason; never allow.
+            decision = Decision(BLOCK, f"blocked: {exc.message}", (exc.hint or "",))
+            result = self._bare(decision)
+        except GatekeeperError as exc:
+            self._report_error(exc)
+            actions.write_outputs(
+                self.aenv.output_path,
+                {"decision": "error", "headline": f"error: {exc.message}"},
+            )
+            raise
+        self.report(result)
+        return result.decision.exit_code
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self) -> Result:
+        try:
+            facts = self.client.fetch_snapshot(self.repo, self.number)
+        except NotFound:
+            self.check_sha = None  # nothing to report on
+            raise EventError(
+                f"pull request #{self.number} not found in {self.repo}",
+                "it may have been deleted, or the token cannot see it",
+            ) from None
+        self.check_sha = self.event.check_sha or facts.head_sha
+        if facts.state != "open" and self.event.name != "merge_group":
+            raise _Skip(f"pull request #{self.number} is {facts.state}")
+        policy = self._policy(facts)
+        self.policy = policy
+        if self.event.name == "merge_group" and self.event.event_sha != facts.head_sha:
+            why = (
+                f"the merge group holds {str(self.event.event_sha)[:12]} of PR #{self.number}, "
+                f"its head is now {facts.head_sha[:12]}"
+            )
+            return self._bare(Decision(BLOCK, f"blocked: {why}", (why,)), facts)
+
+        analysis, pending, source = self._analysis(facts, policy)
+        authorship = assess(facts, policy.agents)
+        trust = trust_root_changes(facts.files, policy, truncated=facts.files_truncated)
+        if pending is not None:
+            decision = decide_pending(facts.head_sha, pending, policy)
+            return self._result(
+                facts, policy, _empty(), decision, authorship, None, trust, None, source
+            )
+        assert analysis is not None
+        facts = self._look_up_reviewers(facts, policy)
+
+        labels = {c.change.plan for c in analysis.gated}
+        digest_at = self._digests(facts, policy, analysis)
+        appr = approvals_mod.evaluate(
+            facts,
+            authorship,
+            policy.approvals,
+            policy.agents,
+            plan_labels=labels,
+            current_digest=analysis.plan_digest,
+            digest_at=digest_at,
+        )
+        always: list[str] = []
+        if self.opts.split:
+            changed = untrusted_plan_changes(
+                p for f in facts.files for p in (f.path, f.previous_path) if p
+            )
+            if changed:
+                always.append(
+                    f"this PR changes {', '.join(changed[:3])}: the plan job that produced "
+                    "the plan artifact is not trusted"
+                )
+        blockers = []
+        if facts.commits_truncated:
+            blockers.append(
+                f"the PR has {facts.commits_count} commits and GitHub lists only "
+                f"{len(facts.commits)}: the authors of the rest cannot be checked "
+                "(split it into smaller PRs)"
+            )
+        overrides = self._overrides(facts, policy, analysis, authorship, trust, always)
+        decision = decide_gate(
+            analysis,
+            policy,
+            authorship,
+            appr,
+            trust,
+            overrides=overrides,
+            always_gated=always,
+            blockers=blockers,
+        )
+        return self._result(
+            facts,
+            policy,
+            analysis,
+            decision,
+            authorship,
+            appr,
+            trust,
+            overrides,
+            source,
+            overridable=not trust and not always,
+        )
+
+    def _policy(self, facts: PullRequestFacts) -> Policy:
+        path = self.opts.policy_path
+        data = self.client.read_file(self.repo, path, facts.base_sha)
+        where = f"{path}@{facts.base_sha[:12]}"
+        if data is None:
+            policy = Policy(source=f"built-in defaults (no {where})", path=path)
+        else:
+            policy = parse_policy(data, source=where, path=path)
+        if self.opts.mode == "enforce" and policy.mode != "enforce":
+            policy = replace(policy, mode="enforce")  # the stricter of input and policy
+        return policy
+
+    def _analysis(
+        self, facts: PullRequestFacts, policy: Policy
+    ) -> tuple[Analysis | None, str | None, dict[str, Any]]:
+        if not self.opts.split:
+            from gatekeeper.adapters.files import parse_plan_arg, read_plans
+
+            made_for = self.opts.head_sha or self.event.event_sha
+            plans = read_plans([parse_plan_arg(x) for x in self.opts.plans])
+            source: dict[str, Any] = {"kind": "plan files", "made_for": made_for}
+            if made_for != facts.head_sha:
+                why = (
+                    f"the plans were made for {made_for[:12]}, the head is now "
+                    f"{facts.head_sha[:12]}"
+                    if made_for
+                    else "cannot tell which commit the plans were made for (pass --head-sha)"
+                )
+                return None, why, source
+            smap = None
+            if self.opts.source or self.opts.base_source:
+                from gatekeeper.source_cli import source_map_from_args
+
+                ns = argparse.Namespace(
+                    source=list(self.opts.source),
+                    base_source=list(self.opts.base_source),
+                    repo_root=self.opts.repo_root,
+                )
+                smap = source_map_from_args(plans, ns, policy.production)
+            return analyze(plans, policy, smap), None, source
+        try:
+            fetched = fetch_analysis(
+                self.client,
+                repository=self.repo,
+                head_sha=facts.head_sha,
+                policy=policy,
+                workflow=self.opts.plan_workflow,
+                artifact=self.opts.artifact,
+            )
+        except BundleError as exc:
+            fetched = Fetched(None, f"the plan artifact was rejected: {exc.message}")
+        source = {
+            "kind": "plan artifact",
+            "workflow": self.opts.plan_workflow,
+            "artifact": self.opts.artifact,
+            "run_id": fetched.run_id,
+            "run_url": fetched.run_url,
+            "artifact_id": fetched.artifact_id,
+            "artifact_digest": fetched.artifact_digest,
+        }
+        if fetched.analysis is None:
+            return None, fetched.why, source
+        return fetched.analysis, None, source
+
+    def _look_up_reviewers(self, facts: PullRequestFacts, policy: Policy) -> PullRequestFacts:
+        ap = policy.approvals
+        if not ap.require_write_permission and not ap.required_teams:
+            return facts
+        logins = approvals_mod.reviewers_to_look_up(facts, policy.agents)
+        perms, teams = self.client.lookup_reviewers(
+            self.repo, logins, permission=ap.require_write_permission, teams=ap.required_teams
+        )
+        return replace(facts, permissions=perms, team_members=teams)
+
+    def _digests(
+        self, facts: PullRequestFacts, policy: Policy, analysis: Analysis
+    ) -> dict[str, str]:
+        """stale: digest: the verified gated-change digest of each older reviewed commit."""
+        if policy.approvals.stale != "digest" or not self.opts.split:
+            return {}
+        shas = sorted(
+            {
+                r.commit_id
+                for r in approvals_mod.latest_decisive(facts.reviews).values()
+                if r.state == "APPROVED" and r.commit_id and r.commit_id != facts.head_sha
+            }
+        )[:MAX_DIGEST_LOOKUPS]
+        out: dict[str, str] = {}
+        for sha in shas:
+            try:
+                got = fetch_analysis(
+                    self.client,
+                    repository=self.repo,
+                    head_sha=sha,
+                    policy=policy,
+                    workflow=self.opts.plan_workflow,
+                    artifact=self.opts.artifact,
+                )
+            except GatekeeperError:
+                continue  # unknown digest: that approval stays stale
+            if got.analysis is not None:
+                out[sha] = got.analysis.plan_digest
+        return out
+
+    def _overrides(
+        self,
+        facts: PullRequestFacts,
+        policy: Policy,
+        analysis: Analysis,
+        authorship: Authorship,
+        trust: Sequence[TrustRootChange],
+        always: Sequence[str],
+    ) -> OverrideOutcome | None:
+        if not analysis.gated or not policy.overrides.enabled:
+            return None
+        if not any("gatekeeper-override" in (c.body or "") for c in facts.comments):
+            return None
+        signers_text = None
+        if not (trust and authorship.agent_authored) and not always:
+            data = self.client.read_file(
+                self.repo, policy.overrides.allowed_signers, facts.base_sha
+            )
+            signers_text = None if data is None else data.decode("utf-8", "replace")
+        return evaluate_signed_overrides(
+            facts,
+            policy,
+            analysis,
+            signers_text,
+            trust_root_changed=bool(trust) or bool(always),
+            now=datetime.now(UTC),
+        )
+
+    # -------------------------------------------------------------------- results
+    def _bare(self, decision: Decision, facts: PullRequestFacts | None = None) -> Result:
+        view = PrView(
+            repository=self.repo,
+            pr_number=self.number,
+            head_sha=(facts.head_sha if facts else self.check_sha) or "",
+            server_url=self.aenv.server_url,
+            full_report_url=self.aenv.run_url,
+        )
+        sections = {"pull_request": self._pr_section(facts)}
+        return Result(_empty(), decision, view, sections, decision.details)
+
+    def _pr_section(self, facts: PullRequestFacts | None) -> dict[str, Any]:
+        sec: dict[str, Any] = {
+            "repository": self.repo,
+            "number": self.number,
+            "event": self.event.name,
+            "check_sha": self.check_sha,
+        }
+        if facts is not None:
+            sec.update(
+                head_sha=facts.head_sha,
+                base_sha=facts.base_sha,
+                head_ref=facts.head_ref,
+                author=facts.author.login,
+                draft=facts.draft,
+                commits=facts.commits_count,
+                commits_listed=len(facts.commits),
+                reviews=len(facts.reviews),
+                comments=len(facts.comments),
+                changed_files=facts.changed_files_count,
+                policy=self.policy.source if self.policy else None,
+            )
+        return sec
+
+    def _result(
+        self,
+        facts: PullRequestFacts,
+        policy: Policy,
+        analysis: Analysis,
+        decision: Decision,
+        authorship: Authorship,
+        appr: approvals_mod.ApprovalResult | None,
+        trust: Sequence[TrustRootChange],
+        overrides: OverrideOutcome | None,
+        source: Mapping[str, Any],
+        overridable: bool = False,
+    ) -> Result:
+        view = PrView(
+            repository=self.repo,
+            pr_number=self.number,
+            head_sha=facts.head_sha,
+            server_url=self.aenv.server_url,
+            agent_authored=authorship.agent_authored,
+            agent_evidence=tuple(e.line() for e in authorship.evidence),
+            approvals_required=appr.required.count if appr else 0,
+            approvals_counted=tuple(Person(a.login) for a in appr.counted) if appr else (),
+            approvals_excluded=tuple(Person(x.login, x.reason) for x in appr.excluded)
+            if appr
+            else (),
+            approvals_stale=tuple(Person(x.login, x.reason) for x in appr.stale) if appr else (),
+            overrides=_override_lines(overrides),
+            trust_root_changes=tuple(t.line() for t in trust) if authorship.agent_authored else (),
+            sign_command=self._sign_command(policy, analysis, overridable),
+            full_report_url=self.aenv.run_url,
+        )
+        sections: dict[str, Any] = {
+            "pull_request": {**self._pr_section(facts), "analysis_source": dict(source)},
+            "authorship": {
+                "agent_authored": authorship.agent_authored,
+                "evidence": [
+                    {
+                        "kind": e.kind,
+                        "source": e.source,
+                        "text": e.text,
+                        "self_reported": e.self_reported,
+                    }
+                    for e in authorship.evidence
+                ],
+                "operators": [
+                    {"login": o.login, "email": o.email, "roles": list(o.roles)}
+                    for o in authorship.operators
+                ],
+                "trust_root_changes": [
+                    {"path": t.path, "status": t.status, "what": t.what, "pattern": t.pattern}
+                    for t in trust
+                ],
+            },
+            "approvals": _approvals_section(appr),
+            "overrides": _overrides_section(overrides),
+        }
+        explanation = (
+            explain_gate(analysis, authorship, appr, trust, overrides)
+            if appr is not None
+            else decision.details
+        )
+        return Result(analysis, decision, view, sections, explanation)
+
+    def _sign_command(self, policy: Policy, analysis: Analysis, overridable: bool) -> str | None:
+        """The exact `gatekeeper sign` command for an override, when one could count."""
+        ov = policy.overrides
+        if not analysis.gated or not ov.enabled or not ov.namespace_domain or not overridable:
+            return None
+        if self.opts.split:
+            source = f"--bundle {DEFAULT_BUNDLE_NAME}"
+        else:
+            source = " ".join(f"--plan {shlex.quote(x)}" for x in self.opts.plans)
+        return (
+            f"gatekeeper sign --repo {self.repo} --pr {self.number} {source} "
+            "--key ~/.ssh/id_ed25519_sk.pub --reason 'INC-123: why'"
+        )
+
+    # ------------------------------------------------------------------ reporting
+    def report(self, result: Result) -> None:
+        decision = result.decision
+        title, summary, text = _check_output(result)
+        print(decision.headline)
+        for line in dict.fromkeys((*decision.details, *result.explanation)):
+            if line:
+                print(f"  {line}")
+        conclusion = "success"
+        if decision.outcome != ALLOW:
+            conclusion = "neutral" if decision.advisory else "failure"
+        check_id: int | None = None
+        if self.check_sha:
+            check_id = self._post(
+                "check run",
+                lambda: self.client.create_check_run(
+                    self.repo,
+                    head_sha=self.check_sha or "",
+                    name=self.opts.check_name,
+                    conclusion=conclusion,
+                    title=title,
+                    summary=summary,
+                    text=text,
+                    external_id=self._external_id(),
+                    details_url=self.aenv.run_url,
+                ),
+            )
+            if self.opts.commit_status:
+                state = "success" if conclusion != "failure" else "failure"
+                self._post(
+                    "commit status",
+                    lambda: self.client.create_status(
+                        self.repo,
+                        sha=self.check_sha or "",
+                        state=state,
+                        context=self.opts.check_name,
+                        description=decision.headline,
+                        target_url=self.aenv.run_url,
+                    ),
+                )
+        if self.opts.comment and result.analysis.plans and self._comment_wanted(decision):
+            self._post("PR comment", lambda: post_comment(self, result))
+        summary_md = _summary(result)
+        actions.append_summary(self.aenv.summary_path, summary_md)
+        report_path = ""
+        if self.opts.report:
+            from gatekeeper.adapters.files import write_atomic
+            from gatekeeper.render.json_report import build_report, dumps
+
+            report = build_report(result.analysis, decision, result.sections)
+            self._post("JSON report", lambda: write_atomic(self.opts.report or "", dumps(report)))
+            report_path = self.opts.report
+        plans = bool(result.analysis.plans)
+        actions.write_outputs(
+            self.aenv.output_path,
+            {
+                "decision": decision.outcome,
+                "headline": decision.headline,
+                "gated-count": str(decision.gated_count or 0),
+                "plan-digest": result.analysis.plan_digest if plans else "",
+                "approvals-counted": str(decision.approvals_counted or 0),
+                "approvals-required": str(decision.approvals_required or 0),
+                "agent-authored": str(result.view.agent_authored).lower(),
+                "check-run-id": str(check_id or ""),
+                "pr-number": str(self.number),
+                "head-sha": result.view.head_sha,
+                "report-path": report_path,
+            },
+        )
+
+    def _comment_wanted(self, decision: Decision) -> bool:
+        policy = self.policy or Policy()
+        if not policy.comment.enabled:
+            return False
+        return decision.outcome != ALLOW or policy.comment.on_allow
+
+    def _external_id(self) -> str:
+        run = self.aenv.run_id or "local"
+        attempt = self.aenv.run_attempt or "1"
+        return f"gatekeeper:{run}:{attempt}:{self.number}:{(self.check_sha or '')[:12]}"
+
+    def _post(self, what: str, fn: Any) -> Any:
+        """Report; a failure to report is printed and never turns a block into a pass.
+        An allow that could not be reported stays unreported (the check is missing)."""
+        try:
+            return fn()
+        except GatekeeperError as exc:
+            print(f"warning: could not post the {what}: {exc.message}", file=sys.stderr)
+            return None
+
+    def _report_error(self, exc: GatekeeperError) -> None:
+        """Bad config or input: still try to turn the check red with the one-line cause."""
+        if not self.check_sha:
+            return
+        self._post(
+            "check run",
+            lambda: self.client.create_check_run(
+                self.repo,
+                head_sha=self.check_sha or "",
+                name=self.opts.check_name,
+                conclusion="failure",
+                title=f"error: {exc.message}"[:250],
+                summary=f"**error:** {exc.message}\n\n{exc.hint or ''}",
+                text="",
+                external_id=self._external_id(),
+                details_url=self.aenv.run_url,
+            ),
+        )
+
+
+# ------------------------------------------------------------------- seams
+
+
+def evaluate_signed_overrides(
+    facts: PullRequestFacts,
+    policy: Policy,
+    analysis: Analysis,
+    allowed_signers_text: str | None,
+    *,
+    trust_root_changed: bool,
+    now: datetime,
+) -> OverrideOutcome:
+    """Seam to gatekeeper.overrides: the signed override comments of this PR.
+
+    `allowed_signers_text` is the file at the base commit (None: absent, so no override
+    can count). A malformed file makes overrides unavailable; it never fails the gate."""
+    from gatekeeper import overrides as ov
+    from gatekeeper.allowed_signers import parse_allowed_signers
+
+    settings = policy.overrides
+    signers = None
+    bad: str | None = None
+    if allowed_signers_text is not None:
+        try:
+            signers = parse_allowed_signers(
+                allowed_signers_text, source=f"{settings.allowed_signers}@{facts.base_sha[:12]}"
+            )
+        except ConfigError as exc:
+            bad = exc.message
+    ov_policy = ov.OverridePolicy(
+        enabled=settings.enabled,
+        signatures_required=settings.signatures_required,
+        namespace_domain=settings.namespace_domain,
+        max_lifetime=timedelta(seconds=settings.max_lifetime_s),
+        require_user_verification=settings.require_user_verification,
+        allowed_signers_path=settings.allowed_signers,
+    )
+    expected = ov.OverrideContext(
+        repository=facts.repository,
+        pull_request=facts.number,
+        head_sha=facts.head_sha,
+        plan_sha256=analysis.plan_digest,
+        changes=tuple((c.change.action.value, c.change.address) for c in analysis.gated),
+    )
+    comments = [
+        ov.OverrideComment(
+            id=c.id,
+            author_login=c.user.login if c.user and c.user.login else "ghost",
+            body=c.body,
+            created_at=_parse_time(c.created_at),
+            url=c.url,
+        )
+        for c in facts.comments
+    ]
+    result = ov.evaluate_overrides(
+        comments, signers, expected, ov_policy, now, trust_root_changed=trust_root_changed
+    )
+    if bad is not None:
+        return _Unavailable(f"the allowed_signers file is invalid: {bad}", result.required)
+    return result
+
+
+class _Skip(Exception):
+    """Nothing to gate (a closed PR): exit 0 with a note."""
+
+
+@dataclass(frozen=True)
+class _Unavailable:
+    unavailable_reason: str
+    required: int
+    satisfied: bool = False
+    available: bool = False
+    principals: tuple[str, ...] = ()
+
+
+def post_comment(gate: Gate, result: Result) -> str:
+    """Seam to the sticky comment (gatekeeper.adapters.comment + render.markdown)."""
+    from gatekeeper.adapters.comment import upsert_sticky_comment
+    from gatekeeper.render.markdown import comment_marker, render_comment
+
+    body = render_comment(result.analysis, result.decision, result.view)
+    marker = comment_marker(result.analysis)
+    repo = gate.client.gh.get_repo(gate.repo)
+    return str(
+        upsert_sticky_comment(repo, gate.number, body, marker, self_login=gate.opts.comment_login)
+    )
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+
+
+def _empty() -> Analysis:
+    return Analysis(plans=(), changes=(), plan_digest=EMPTY_DIGEST)
+
+
+def _override_lines(o: OverrideOutcome | None) -> tuple[str, ...]:
+    if o is None:
+        return ()
+    if not o.available:
+        return (f"unavailable: {o.unavailable_reason}",)
+    blocks = getattr(o, "blocks", ())
+    lines = []
+    for b in blocks:
+        state = f"counted ({b.principal})" if b.counted else f"rejected: {b.detail}"
+        lines.append(f"@{b.author_login} {b.comment_url}: {state}")
+    return tuple(lines) or ("no override comments",)
+
+
+def _approvals_section(appr: approvals_mod.ApprovalResult | None) -> dict[str, Any]:
+    if appr is None:
+        return {}
+
+    def nc(xs: Sequence[approvals_mod.NotCounted]) -> list[dict[str, Any]]:
+        return [
+            {"login": x.login, "id": x.id, "reason": x.reason, "commit_id": x.commit_id} for x in xs
+        ]
+
+    return {
+        "required": appr.required.count,
+        "required_because": appr.required.why,
+        "counted": [
+            {"login": a.login, "id": a.id, "commit_id": a.commit_id, "review_id": a.review_id}
+            for a in appr.counted
+        ],
+        "excluded": nc(appr.excluded),
+        "stale": nc(appr.stale),
+        "changes_requested": nc(appr.changes_requested),
+        "changes_requested_blocks": appr.changes_requested_blocks,
+        "missing": appr.missing,
+    }
+
+
+def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
+    if o is None:
+        return {"considered": False}
+    out: dict[str, Any] = {
+        "considered": True,
+        "available": o.available,
+        "unavailable_reason": o.unavailable_reason,
+        "required": o.required,
+        "principals": list(o.principals),
+        "satisfied": o.satisfied,
+    }
+    accepted = getattr(o, "accepted", ())
+    out["accepted"] = [
+        {
+            "principal": a.principal,
+            "key_fingerprint": a.key_fingerprint,
+            "reason": a.reason,
+            "issued_at": a.issued_at.isoformat(),
+            "expires_at": a.expires_at.isoformat(),
+            "comment_url": a.comment_url,
+            "author_login": a.author_login,
+        }
+        for a in accepted
+    ]
+    out["blocks"] = [
+        {
+            "comment_id": b.comment_id,
+            "author_login": b.author_login,
+            "counted": b.counted,
+            "rejection": str(b.rejection) if b.rejection else None,
+            "detail": b.detail,
+        }
+        for b in getattr(o, "blocks", ())
+    ]
+    return out
+
+
+def _check_output(result: Result) -> tuple[str, str, str]:
+    """(title, summary, text) for the check run: the markdown renderer's output; the text
+    also carries the whole explanation, one fact per line."""
+    from gatekeeper.render.markdown import render_check_output
+
+    out = render_check_output(result.analysis, result.decision, result.view)
+    lines = "\n".join(f"- {md.prose(x)}" for x in result.explanation if x)
+    text = out.text
+    if lines:
+        block = f"<details><summary>Explanation</summary>\n\n{lines}\n\n</details>"
+        text = f"{text}\n\n{block}" if text else block
+    return out.title, out.summary, text
+
+
+def _summary(result: Result) -> str:
+    from gatekeeper.render.markdown import render_summary
+
+    return render_summary(result.analysis, result.decision, result.view)

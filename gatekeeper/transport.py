@@ -1,0 +1,560 @@
+"""The split setup: how the untrusted plan job hands its plan to the trusted gate.
+
+The plan job (`pull_request`, runs PR code) writes a *bundle* with
+`gatekeeper gate --plan ... --bundle-out DIR` and uploads DIR with actions/upload-artifact
+(v4 or later) as the artifact `gatekeeper-plan`. The gate job (`pull_request_target`,
+`pull_request_review`, `issue_comment`, `workflow_run`: never checks out PR code) fetches
+the bundle for the PR's *current head SHA* and re-analyzes it under the base branch's policy.
+Reviews and comments that arrive later are re-evaluated without re-running Terraform.
+
+Where the bundle may come from (each check answers a threat):
+- a run of the configured plan workflow file (`path`, e.g. .github/workflows/plan.yml),
+  event `pull_request`, in the base repository, whose `head_sha` is the PR head:
+  an artifact of another workflow (one the PR adds) or of another commit is never used;
+- the newest such run, completed and successful: otherwise "plan pending for <sha>";
+- the artifact named `gatekeeper-plan` of that run, not expired, whose `workflow_run`
+  names that run and head SHA, with a `sha256:` digest (upload-artifact v4): the
+  downloaded zip must hash to it (no swapped or corrupted download);
+- the bundle inside names the same repository and head SHA (no replay from another PR or
+  commit), and every change whose `before` is not redacted hashes to the `before_sha256`
+  it claims (the digest the gate computes is the one `gatekeeper sign` computes locally).
+
+What the bundle cannot prove: that the plan matches the code. The plan job runs the PR's
+code, and Terraform (providers, `external` data sources) can run arbitrary programs during
+plan. So: (1) the gate never trusts the plan job's *classification*: it re-classifies with
+the base-branch policy; (2) a PR that changes `.github/workflows/**` or `.github/actions/**`
+(the plan job itself) is gated whoever wrote it, because its bundle cannot be trusted;
+(3) humans approve what they are shown. The same limits hold in the single-workflow setup.
+
+Secrets: Terraform writes sensitive values in clear into `show -json`. The bundle carries
+values masked with the plan's `*_sensitive` mirrors (artifacts are readable by anyone with
+read access), plus each change's `before_sha256` over the real value so digests still match.
+A destructive change whose tag attributes were masked is treated as possibly production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import msgspec
+
+from gatekeeper import __version__
+from gatekeeper.classify import Analysis, ClassifiedChange, Reason, analyze
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.plan import Action, Diagnostic, Plan, ReplaceOrder, ResourceChange, canonical_json
+from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.redact import mask
+
+BUNDLE_VERSION = 1
+BUNDLE_FILE = "gatekeeper-bundle.json"
+DEFAULT_ARTIFACT = "gatekeeper-plan"
+DEFAULT_PLAN_WORKFLOW = ".github/workflows/plan.yml"
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+UNTRUSTED_PLAN_PATHS = (".github/workflows/", ".github/actions/")
+
+
+class BundleError(GatekeeperError):
+    """A bundle that is missing, malformed or does not match what the gate expects."""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _value(raw: Any) -> Any:
+    return None if raw is None else msgspec.json.decode(raw)
+
+
+def _change_record(ch: ResourceChange) -> dict[str, Any]:
+    before, after = ch.before(), ch.after()
+    bsens, asens = ch.before_sensitive(), ch.after_sensitive()
+    return {
+        "plan": ch.plan,
+        "address": ch.address,
+        "module_address": ch.module_address,
+        "mode": ch.mode,
+        "type": ch.type,
+        "name": ch.name,
+        "index": ch.index,
+        "provider": ch.provider,
+        "actions": list(ch.actions),
+        "action": ch.action.value,
+        "replace_order": ch.replace_order.value if ch.replace_order is not None else None,
+        "action_reason": ch.action_reason,
+        "replace_paths": [list(p) for p in ch.replace_paths],
+        "deposed": ch.deposed,
+        "previous_address": ch.previous_address,
+        "importing": ch.importing,
+        "drift": ch.drift,
+        "has_attributes": ch.has_attributes,
+        "before": mask(before, bsens),
+        "after": mask(after, asens),
+        "after_unknown": ch.after_unknown(),
+        "before_sensitive": bsens,
+        "after_sensitive": asens,
+        "before_sha256": hashlib.sha256(canonical_json(before)).hexdigest(),
+    }
+
+
+def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> dict[str, Any]:
+    """The bundle document for these plans (values masked, digests over real values)."""
+    if not _SHA.match(head_sha):
+        raise BundleError(f"head SHA {head_sha!r} is not a 40-hex commit SHA")
+    return {
+        "bundle_version": BUNDLE_VERSION,
+        "gatekeeper_version": __version__,
+        "repository": repository,
+        "head_sha": head_sha,
+        "plans": [
+            {
+                "label": p.label,
+                "path": p.path,
+                "format": p.format,
+                "format_version": p.format_version,
+                "terraform_version": p.terraform_version,
+                "sha256": p.sha256,
+                "errored": p.errored,
+                "diagnostics": [
+                    {
+                        "severity": d.severity,
+                        "summary": d.summary,
+                        "detail": d.detail,
+                        "address": d.address,
+                    }
+                    for d in p.diagnostics
+                ],
+                "changes": [_change_record(c) for c in p.changes],
+                "drift": [_change_record(c) for c in p.drift],
+            }
+            for p in plans
+        ],
+    }
+
+
+def write_bundle(plans: Sequence[Plan], out_dir: str, *, repository: str, head_sha: str) -> str:
+    """Write DIR/gatekeeper-bundle.json (for actions/upload-artifact). Returns its path."""
+    doc = build_bundle(plans, repository=repository, head_sha=head_sha)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        path = os.path.join(out_dir, BUNDLE_FILE)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(canonical_json(doc))
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BundleError(f"{out_dir}: cannot write the bundle: {exc.strerror}") from None
+    return path
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    repository: str
+    head_sha: str
+    gatekeeper_version: str
+    plans: tuple[Plan, ...]
+    before_sha256: Mapping[tuple[str, str, str | None], str]  # (plan, address, deposed)
+
+
+def _fail(where: str, what: str) -> BundleError:
+    return BundleError(
+        f"plan bundle: {where}: {what}",
+        "the plan job must run the same gatekeeper version: "
+        "`gatekeeper gate --plan ... --bundle-out DIR`",
+    )
+
+
+def _typed(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = doc.get(key)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise _fail(where, f"{key} is missing or of the wrong type")
+    return value
+
+
+def _opt_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _fail(where, f"{key} must be a string or null")
+    return value
+
+
+def _raw(value: Any) -> msgspec.Raw | None:
+    return None if value is None else msgspec.Raw(canonical_json(value))
+
+
+def _sensitive_anywhere(mask_: Any) -> bool:
+    if mask_ is True:
+        return True
+    if isinstance(mask_, dict):
+        return any(_sensitive_anywhere(v) for v in mask_.values())
+    if isinstance(mask_, list):
+        return any(_sensitive_anywhere(v) for v in mask_)
+    return False
+
+
+def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
+    if not isinstance(rec, dict):
+        raise _fail(where, "a change is not an object")
+    actions = tuple(_typed(rec, "actions", list, where))
+    if not all(isinstance(a, str) for a in actions):
+        raise _fail(where, "actions must be strings")
+    if rec.get("plan") != label:
+        raise _fail(where, "a change names another plan")
+    try:
+        action = Action(_typed(rec, "action", str, where))
+        order_value = rec.get("replace_order")
+        order = None if order_value is None else ReplaceOrder(order_value)
+    except ValueError:
+        raise _fail(where, "unknown action or replace_order") from None
+    index = rec.get("index")
+    if index is not None and not isinstance(index, int | str):
+        raise _fail(where, "index must be a number, string or null")
+    paths = _typed(rec, "replace_paths", list, where)
+    digest = _typed(rec, "before_sha256", str, where)
+    if not _HEX64.match(digest):
+        raise _fail(where, "before_sha256 is not 64 hex digits")
+    before = rec.get("before")
+    bsens = rec.get("before_sensitive")
+    # nothing masked: the claimed hash must be the hash of what we were given
+    if (
+        not _sensitive_anywhere(bsens)
+        and hashlib.sha256(canonical_json(before)).hexdigest() != digest
+    ):
+        raise _fail(where, f"{rec.get('address')!r}: before_sha256 does not match before")
+    change = ResourceChange(
+        plan=label,
+        address=_typed(rec, "address", str, where),
+        module_address=_typed(rec, "module_address", str, where),
+        mode=_typed(rec, "mode", str, where),
+        type=_typed(rec, "type", str, where),
+        name=_typed(rec, "name", str, where),
+        index=index,
+        provider=_typed(rec, "provider", str, where),
+        actions=actions,
+        action=action,
+        replace_order=order,
+        action_reason=_opt_str(rec, "action_reason", where),
+        replace_paths=tuple(tuple(p) for p in paths if isinstance(p, list)),
+        deposed=_opt_str(rec, "deposed", where),
+        previous_address=_opt_str(rec, "previous_address", where),
+        importing=rec.get("importing") is True,
+        drift=rec.get("drift") is True,
+        has_attributes=rec.get("has_attributes") is not False,
+        before_raw=_raw(before),
+        after_raw=_raw(rec.get("after")),
+        after_unknown_raw=_raw(rec.get("after_unknown")),
+        before_sensitive_raw=_raw(bsens),
+        after_sensitive_raw=_raw(rec.get("after_sensitive")),
+    )
+    return change, digest
+
+
+def parse_bundle(data: bytes, *, source: str = BUNDLE_FILE) -> Bundle:
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise _fail(source, f"not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise _fail(source, "not a JSON object")
+    if doc.get("bundle_version") != BUNDLE_VERSION:
+        raise _fail(source, f"bundle_version {doc.get('bundle_version')!r} is not {BUNDLE_VERSION}")
+    head = _typed(doc, "head_sha", str, source)
+    if not _SHA.match(head):
+        raise _fail(source, "head_sha is not a commit SHA")
+    plans: list[Plan] = []
+    hashes: dict[tuple[str, str, str | None], str] = {}
+    for i, p in enumerate(_typed(doc, "plans", list, source)):
+        where = f"{source}: plans[{i}]"
+        if not isinstance(p, dict):
+            raise _fail(where, "not an object")
+        label = _typed(p, "label", str, where)
+        changes = []
+        for rec in _typed(p, "changes", list, where):
+            ch, digest = _change(rec, label, where)
+            changes.append(ch)
+            hashes[(label, ch.address, ch.deposed)] = digest
+        drift = tuple(_change(rec, label, where)[0] for rec in _typed(p, "drift", list, where))
+        diags = []
+        for d in _typed(p, "diagnostics", list, where):
+            if not isinstance(d, dict):
+                raise _fail(where, "a diagnostic is not an object")
+            diags.append(
+                Diagnostic(
+                    severity=str(d.get("severity", "")),
+                    summary=str(d.get("summary", "")),
+                    detail=str(d.get("detail", "")),
+                    address=_opt_str(d, "address", where),
+                )
+            )
+        sha = _typed(p, "sha256", str, where)
+        if not _HEX64.match(sha):
+            raise _fail(where, "sha256 is not 64 hex digits")
+        if p.get("errored") is True:
+            raise _fail(where, "the plan is marked errored: it is incomplete")
+        plans.append(
+            Plan(
+                label=label,
+                path=_typed(p, "path", str, where),
+                format=_typed(p, "format", str, where),
+                format_version=_opt_str(p, "format_version", where),
+                terraform_version=_opt_str(p, "terraform_version", where),
+                changes=tuple(changes),
+                drift=drift,
+                diagnostics=tuple(diags),
+                errored=False,
+                sha256=sha,
+            )
+        )
+    labels = [p.label for p in plans]
+    if len(set(labels)) != len(labels):
+        raise _fail(source, "two plans share a label")
+    return Bundle(
+        repository=_typed(doc, "repository", str, source),
+        head_sha=head,
+        gatekeeper_version=str(doc.get("gatekeeper_version", "?")),
+        plans=tuple(plans),
+        before_sha256=hashes,
+    )
+
+
+def read_bundle_zip(data: bytes) -> bytes:
+    """The bundle file from the artifact's zip, with size limits (no zip bombs)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise _fail("artifact", f"not a zip archive ({exc})") from None
+    with zf:
+        try:
+            info = zf.getinfo(BUNDLE_FILE)
+        except KeyError:
+            raise _fail("artifact", f"no {BUNDLE_FILE} in it") from None
+        if info.file_size > MAX_BUNDLE_BYTES:
+            raise _fail("artifact", f"{BUNDLE_FILE} is larger than 256 MiB")
+        try:
+            with zf.open(info) as fh:
+                out = fh.read(MAX_BUNDLE_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise _fail("artifact", f"cannot unpack {BUNDLE_FILE} ({exc})") from None
+        if len(out) > MAX_BUNDLE_BYTES:
+            raise _fail("artifact", f"{BUNDLE_FILE} is larger than 256 MiB")
+        return out
+
+
+# ------------------------------------------------------------------------ analysis
+
+
+def _masked_tags(ch: ResourceChange, prod: ProductionPolicy) -> list[str]:
+    """Tag attributes whose production-relevant values were masked in this change."""
+    keys = {k.casefold() for k in prod.tag_keys}
+    sides = []
+    if ch.action in (Action.DELETE, Action.REPLACE, Action.UNKNOWN, Action.FORGET):
+        sides.append(("before", ch.before_sensitive()))
+    if ch.action in (Action.CREATE, Action.REPLACE, Action.UNKNOWN):
+        sides.append(("after", ch.after_sensitive()))
+    out = []
+    for side, sens in sides:
+        if sens is True:
+            out.append(f"the whole {side} object")
+            continue
+        if not isinstance(sens, dict):
+            continue
+        for attr in prod.tag_attributes:
+            node = sens.get(attr)
+            if node is True or (
+                isinstance(node, dict)
+                and any(v is True and str(k).casefold() in keys for k, v in node.items())
+            ):
+                out.append(f"{side}.{attr}")
+    return out
+
+
+def _fail_closed(c: ClassifiedChange, prod: ProductionPolicy) -> ClassifiedChange:
+    if c.gated or not c.destructive or not c.change.has_attributes:
+        return c
+    masked = _masked_tags(c.change, prod)
+    if not masked:
+        return c
+    reason = Reason(
+        "redacted_tags",
+        f"{', '.join(masked)} is sensitive and masked in the plan artifact: "
+        "treated as possibly production",
+    )
+    return _replace(c, possibly_production=True, gated=True, reasons=(*c.reasons, reason))
+
+
+def _replace(c: ClassifiedChange, **changes: Any) -> ClassifiedChange:
+    if isinstance(c, msgspec.Struct):
+        return msgspec.structs.replace(c, **changes)
+    return replace(c, **changes)
+
+
+def _order(c: ClassifiedChange) -> tuple[int, int, str, str]:
+    """classify's order: gated first, then destructive; production first."""
+    rank = 0 if c.gated else 1 if c.destructive else 2
+    return (rank, 0 if c.production else 1, c.change.plan, c.change.address)
+
+
+def digest_with(
+    changes: Iterable[ClassifiedChange], hashes: Mapping[tuple[str, str, str | None], str]
+) -> str:
+    """classify.plan_digest, with each change's before_sha256 taken from the bundle."""
+    items = sorted(
+        (
+            {
+                "address": c.change.address,
+                "actions": list(c.change.actions),
+                "before_sha256": hashes[(c.change.plan, c.change.address, c.change.deposed)],
+            }
+            for c in changes
+            if c.gated
+        ),
+        key=lambda d: (d["address"], d["actions"], d["before_sha256"]),
+    )
+    return hashlib.sha256(canonical_json(items)).hexdigest()
+
+
+def analyze_bundle(bundle: Bundle, policy: Policy) -> Analysis:
+    """Classify the bundle's plans under `policy` (the base branch's)."""
+    plain = analyze(bundle.plans, policy)
+    changes = tuple(sorted((_fail_closed(c, policy.production) for c in plain.changes), key=_order))
+    return Analysis(
+        plans=plain.plans, changes=changes, plan_digest=digest_with(changes, bundle.before_sha256)
+    )
+
+
+def load_bundle(
+    data: bytes, *, repository: str, head_sha: str, policy: Policy, zipped: bool = True
+) -> Analysis:
+    """Verify and analyze a bundle for exactly this repository and head commit."""
+    raw = read_bundle_zip(data) if zipped else data
+    bundle = parse_bundle(raw)
+    if bundle.head_sha != head_sha:
+        raise _fail(
+            BUNDLE_FILE, f"made for commit {bundle.head_sha[:12]}, not the head {head_sha[:12]}"
+        )
+    if bundle.repository.casefold() != repository.casefold():
+        raise _fail(BUNDLE_FILE, f"made for {bundle.repository}, not {repository}")
+    return analyze_bundle(bundle, policy)
+
+
+# -------------------------------------------------------------- fetching (the edge)
+
+
+class ActionsApi(Protocol):
+    def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]: ...
+    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]: ...
+    def download_artifact(self, repo: str, artifact_id: int) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    analysis: Analysis | None  # None: pending (see `why`)
+    why: str = ""
+    run_id: int | None = None
+    run_url: str | None = None
+    artifact_id: int | None = None
+    artifact_digest: str | None = None
+
+
+def _norm_path(path: str) -> str:
+    p = path.split("@", 1)[0]
+    return p[2:] if p.startswith("./") else p
+
+
+def fetch_analysis(
+    api: ActionsApi,
+    *,
+    repository: str,
+    head_sha: str,
+    policy: Policy,
+    workflow: str = DEFAULT_PLAN_WORKFLOW,
+    artifact: str = DEFAULT_ARTIFACT,
+) -> Fetched:
+    """The verified analysis for `head_sha`, or why there is none yet."""
+    want = _norm_path(workflow)
+    runs = [
+        r
+        for r in api.workflow_runs(repository, head_sha, "pull_request")
+        if r.get("head_sha") == head_sha
+        and r.get("event") == "pull_request"
+        and _norm_path(str(r.get("path", ""))) == want
+        and str(_get(r, "repository", "full_name") or repository).casefold()
+        == repository.casefold()
+    ]
+    if not runs:
+        return Fetched(None, f"no run of {want} for this commit yet")
+    run = max(
+        runs,
+        key=lambda r: (_int(r.get("run_number")), _int(r.get("run_attempt")), _int(r.get("id"))),
+    )
+    run_id = _int(run.get("id"))
+    url = run.get("html_url") if isinstance(run.get("html_url"), str) else None
+    label = f"plan run #{run.get('run_number', run_id)}"
+    if run.get("status") != "completed":
+        return Fetched(None, f"{label} is {run.get('status')}", run_id, url)
+    if run.get("conclusion") != "success":
+        return Fetched(None, f"{label} concluded {run.get('conclusion')}", run_id, url)
+    arts = [
+        a
+        for a in api.run_artifacts(repository, run_id, artifact)
+        if a.get("name") == artifact
+        and a.get("expired") is not True
+        and _get(a, "workflow_run", "id") in (None, run_id)
+        and _get(a, "workflow_run", "head_sha") in (None, head_sha)
+    ]
+    if not arts:
+        return Fetched(None, f"{label} has no artifact {artifact!r} (or it expired)", run_id, url)
+    art = max(arts, key=lambda a: _int(a.get("id")))
+    art_id = _int(art.get("id"))
+    digest = art.get("digest")
+    if not isinstance(digest, str) or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        return Fetched(
+            None,
+            f"artifact {artifact!r} of {label} has no sha256 digest "
+            "(upload it with actions/upload-artifact v4 or later)",
+            run_id,
+            url,
+            art_id,
+        )
+    data = api.download_artifact(repository, art_id)
+    got = "sha256:" + hashlib.sha256(data).hexdigest()
+    if got != digest:
+        return Fetched(
+            None,
+            f"artifact {artifact!r} of {label} does not match its digest "
+            f"({got[:19]}... != {digest[:19]}...)",
+            run_id,
+            url,
+            art_id,
+            digest,
+        )
+    analysis = load_bundle(data, repository=repository, head_sha=head_sha, policy=policy)
+    return Fetched(analysis, "", run_id, url, art_id, digest)
+
+
+def untrusted_plan_changes(paths: Iterable[str]) -> list[str]:
+    """Changed paths that could alter the plan job itself (workflows, local actions)."""
+    return [p for p in paths if p.casefold().startswith(UNTRUSTED_PLAN_PATHS)]
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _get(doc: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(p)
+    return doc

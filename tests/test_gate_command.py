@@ -1,0 +1,1060 @@
+"""`gatekeeper gate` end to end: gatekeeper.cli.main, environment variables, an event file made
+from the real webhook payloads, the local GitHub test server, GITHUB_OUTPUT / summary files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.cli import main
+from gatekeeper.commands import gate as gate_cmd
+from tests.ghserver import GHServer
+from tests.ghserver.state import Pull, State
+
+WEBHOOKS = Path("/work/shared/github/webhooks")
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+GATED_PLAN = str(FIXTURES / "replace_prod_db" / "plan.json")
+EMPTY_PLAN = str(FIXTURES / "no_changes" / "plan.json")
+POLICY_YML = "production:\n  tag_attributes: [triggers]\n"
+REPO = "acme/infra"
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gate_cmd, "WRITE_SPACING", 0.0)
+    monkeypatch.setattr(gate_cmd, "BACKOFF", 0.01)
+
+
+# ------------------------------------------------------------------------ scenes
+
+
+def base_repo(st: State, policy: str = POLICY_YML) -> None:
+    st.add_repo(REPO, files={".github/gatekeeper.yml": policy, "main.tf": "# base\n"})
+    for login in ("op", "alice", "bob", "carol"):
+        st.add_user(login, name=login.title())
+        st.set_permission(login, "write")
+    st.add_user("Copilot", type="Bot", id=198982749)
+
+
+def agent_pr(st: State, **kw: Any) -> Pull:
+    """Copilot's PR; the operator `op` co-authored the commit (noreply address)."""
+    commit = {
+        "message": "Recreate the database",
+        "author": "Copilot",
+        "trailers": {"Co-authored-by": f"Op Erator <{st.user('op').noreply_email}>"},
+        "contents": {"main.tf": 'resource "null_resource" "primary" {}\n'},
+    }
+    kw.setdefault("commits", [commit])
+    return st.add_pull(author="Copilot", head_ref="copilot/recreate-db", **kw)
+
+
+def human_pr(st: State, **kw: Any) -> Pull:
+    commit = {"message": "Change", "author": "op", "contents": {"main.tf": "# x\n"}}
+    kw.setdefault("commits", [commit])
+    return st.add_pull(author="op", **kw)
+
+
+# ------------------------------------------------------------------------ events
+
+
+def hook(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((WEBHOOKS / name).read_text())
+    return doc
+
+
+def pr_event(pr: Pull, name: str = "pull_request.synchronize.22.json") -> dict[str, Any]:
+    """A real payload, rewritten to point at the server's repository, PR and commits."""
+    doc = copy.deepcopy(hook(name))
+    doc["repository"]["full_name"] = REPO
+    doc["repository"]["name"] = "infra"
+    p = doc["pull_request"]
+    p["number"] = pr.number
+    p["head"]["sha"] = pr.head_sha
+    p["head"]["ref"] = pr.head_ref
+    p["base"]["sha"] = pr.base_sha
+    return doc
+
+
+def comment_event(pr: Pull) -> dict[str, Any]:
+    doc = copy.deepcopy(hook("issue_comment.created.0.json"))
+    doc["repository"]["full_name"] = REPO
+    doc["issue"]["number"] = pr.number
+    doc["issue"]["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/{pr.number}"}
+    return doc
+
+
+@dataclass
+class Outcome:
+    code: int
+    outputs: dict[str, str]
+    summary: str
+    out: str
+    err: str
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines) - 1:
+        name, delim = lines[i].split("<<", 1)
+        j = lines.index(delim, i + 1)
+        out[name] = "\n".join(lines[i + 1 : j])
+        i = j + 1
+    return out
+
+
+def run_gate(
+    srv: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    event: str,
+    payload: dict[str, Any],
+    *argv: str,
+    env: dict[str, str | None] | None = None,
+) -> Outcome:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload))
+    out, summary = tmp_path / "output", tmp_path / "summary.md"
+    out.write_text("")
+    summary.write_text("")
+    for key in list(__import__("os").environ):
+        if key.startswith(("INPUT_", "GITHUB_")):
+            monkeypatch.delenv(key, raising=False)
+    base = {
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_API_URL": srv.url,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_TOKEN": srv.bot_token,
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_RUN_ATTEMPT": "1",
+    }
+    for k, v in {**base, **(env or {})}.items():
+        if v is None:
+            monkeypatch.delenv(k, raising=False)
+        else:
+            monkeypatch.setenv(k, v)
+    code = main(["gate", *argv])
+    captured = capsys.readouterr()
+    return Outcome(
+        code, parse_outputs(out.read_text()), summary.read_text(), captured.out, captured.err
+    )
+
+
+def check_runs(st: State, sha: str) -> list[Any]:
+    return [r for r in st.repo(REPO).check_runs.values() if r.head_sha == sha]
+
+
+# ------------------------------------------------------------- single workflow
+
+
+def test_operator_approval_does_not_count_on_the_agents_pr(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = agent_pr(st)
+    st.add_review(pr, "alice")
+    st.add_review(pr, "op")
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert res.outputs["decision"] == "block"
+    assert res.outputs["approvals-counted"] == "1"
+    assert res.outputs["approvals-required"] == "2"
+    assert res.outputs["gated-count"] == "1"
+    assert len(res.outputs["plan-digest"]) == 64
+    assert res.outputs["agent-authored"] == "true"
+    headline = res.outputs["headline"]
+    assert (
+        "needs 1 more human approval: @alice counted; @op excluded, co-authored the commits"
+        in headline
+    )
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.name == "gatekeeper" and run.conclusion == "failure"
+    assert "needs 1 more human approval" in run.output["title"]
+    assert res.outputs["plan-digest"] in run.output["summary"]
+    assert "Explanation" in run.output["text"]
+    assert "- operator \\(never a second person\\): @\u200bop: co\\-authored" in run.output["text"]
+    assert "agent evidence: PR author" in res.out  # the job log has the whole story
+    assert "Blocked" in res.summary
+    # the sticky comment was posted by the token's user
+    (comment,) = st.comments(pr)
+    assert comment.user.login == "github-actions[bot]"
+
+
+def test_two_distinct_humans_allow(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = agent_pr(st)
+    st.add_review(pr, "alice")
+    st.add_review(pr, "carol")
+    st.add_review(pr, "alice", "COMMENTED")  # a later comment does not cancel
+    report = tmp_path / "report.json"
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        "--report",
+        str(report),
+    )
+    assert res.code == 0, res.err
+    assert res.outputs["decision"] == "allow"
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "success"
+    doc = json.loads(report.read_text())
+    assert [a["login"] for a in doc["approvals"]["counted"]] == ["alice", "carol"]
+    assert doc["authorship"]["agent_authored"] is True
+    assert doc["pull_request"]["number"] == pr.number
+    assert doc["overrides"] == {"considered": False}
+    import jsonschema
+
+    from gatekeeper.render.json_report import report_schema
+
+    jsonschema.validate(doc, report_schema())
+
+
+def test_approval_before_a_push_is_stale(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    old = pr.head_sha
+    st.add_review(pr, "alice")
+    st.push(pr, {"message": "more", "author": "op"})
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert f"@alice approved an older commit ({old[:7]})" in res.outputs["headline"]
+    assert res.outputs["agent-authored"] == "false"
+
+
+def test_plans_for_an_older_head_are_pending(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    event = pr_event(pr)
+    st.add_review(pr, "alice")
+    st.push(pr, {"message": "more", "author": "op"})  # the event (and its plan) are now old
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", event, "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert res.outputs["headline"].startswith(f"blocked: plan pending for {pr.head_sha}")
+
+
+def test_agent_changing_a_workflow_is_gated_with_an_empty_plan(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    commit = {
+        "message": "ci",
+        "author": "Copilot",
+        "contents": {".github/workflows/deploy.yml": "on: push\n"},
+    }
+    pr = st.add_pull(author="Copilot", commits=[commit])
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", EMPTY_PLAN
+    )
+    assert res.code == 1
+    assert "1 trust-root file changed by an agent" in res.outputs["headline"]
+    assert res.outputs["gated-count"] == "1"
+
+
+def test_policy_is_read_at_the_base_not_the_head(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "approvals:\n  human_authored: 2\n")
+    # the PR tries to lower the bar in its own copy of the policy
+    commit = {
+        "message": "relax",
+        "author": "op",
+        "contents": {".github/gatekeeper.yml": "approvals:\n  human_authored: 0\n"},
+    }
+    pr = human_pr(st, commits=[commit])
+    st.add_review(pr, "alice")
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert res.outputs["approvals-required"] == "2"
+    refs = [c.query.get("ref", [""])[0] for c in gh_server.calls(r"/contents/")]
+    assert refs == [pr.base_sha]
+
+
+def test_advisory_mode_reports_a_neutral_check(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "mode: advisory\n")
+    pr = human_pr(st)
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        "--commit-status",
+    )
+    assert res.code == 0 and res.outputs["decision"] == "block"
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "neutral"
+    (status,) = st.repo(REPO).statuses
+    assert status.context == "gatekeeper"
+
+
+def test_commit_status_optional(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        env={"INPUT_COMMIT-STATUS": "true"},
+    )
+    assert res.code == 1
+    (status,) = st.repo(REPO).statuses
+    assert (status.state, status.context) == ("failure", "gatekeeper")
+    assert (status.description or "").startswith("blocked:")
+
+
+def test_reviewer_without_write_permission(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "approvals:\n  require_write_permission: true\n")
+    st.add_user("reader")
+    st.set_permission("reader", "read")
+    pr = human_pr(st)
+    st.add_review(pr, "reader")
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert "@reader excluded, no write permission" in res.outputs["headline"]
+    st.add_review(pr, "bob")
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 0
+
+
+# ------------------------------------------------------------------ split setup
+
+
+def upload_bundle(
+    srv: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    pr: Pull,
+    plan: str = GATED_PLAN,
+    **run_kw: Any,
+) -> None:
+    """What the plan job does: `gatekeeper gate --bundle-out` on the pull_request event,
+    then actions/upload-artifact (here: the server's seeding API)."""
+    out_dir = tmp_path / "bundle"
+    before = srv.count()
+    res = run_gate(
+        srv,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        plan,
+        "--bundle-out",
+        str(out_dir),
+        env={"GITHUB_TOKEN": None},
+    )
+    assert res.code == 0, res.err
+    assert srv.count() == before  # the plan job never calls the API
+    data = (out_dir / "gatekeeper-bundle.json").read_bytes()
+    srv.state.add_workflow_run(
+        pr.head_sha, artifacts={"gatekeeper-plan": {"gatekeeper-bundle.json": data}}, **run_kw
+    )
+
+
+def test_split_setup_plan_pending_then_review(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = agent_pr(st)
+    review_event = pr_event(pr, "pull_request_review.submitted.0.json")
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_review", review_event)
+    assert res.code == 1
+    assert res.outputs["headline"].startswith(f"blocked: plan pending for {pr.head_sha}")
+    assert res.outputs["plan-digest"] == ""
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "failure"
+
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    st.add_review(pr, "alice")
+    st.add_review(pr, "bob")
+    gh_server.reset_log()
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_review", review_event)
+    assert res.code == 0, res.out
+    assert res.outputs["decision"] == "allow"
+    assert res.outputs["approvals-counted"] == "2"
+    # no Terraform, no checkout: the analysis came from the artifact
+    assert gh_server.count(r"/actions/artifacts/\d+/zip$") == 1
+
+
+def test_split_setup_plan_run_in_progress_or_failed(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_workflow_run(pr.head_sha, status="in_progress")
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr))
+    assert res.code == 1 and "is in_progress" in res.outputs["headline"]
+
+
+def test_split_setup_ignores_artifacts_of_other_workflows(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    upload_bundle(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        pr,
+        plan=EMPTY_PLAN,
+        path=".github/workflows/evil.yml",
+    )
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr))
+    assert res.code == 1
+    assert "no run of .github/workflows/plan.yml" in res.outputs["headline"]
+
+
+def test_split_setup_pr_changing_the_plan_workflow_is_gated(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    commit = {
+        "message": "faster plan",
+        "author": "op",
+        "contents": {".github/workflows/plan.yml": "on: pull_request\n"},
+    }
+    pr = human_pr(st, commits=[commit])
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr, plan=EMPTY_PLAN)
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr))
+    assert res.code == 1
+    assert "1 gated condition" in res.outputs["headline"]
+
+
+def test_workflow_run_event_finds_the_pr(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    st.add_review(pr, "alice")
+    doc = copy.deepcopy(hook("workflow_run.completed.2.json"))
+    doc["repository"]["full_name"] = REPO
+    doc["workflow_run"]["head_sha"] = pr.head_sha
+    doc["workflow_run"]["head_branch"] = pr.head_ref
+    doc["workflow_run"]["head_repository"]["owner"]["login"] = "acme"
+    doc["workflow_run"]["pull_requests"] = []  # like a fork PR: not linked, looked up by head
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "workflow_run", doc)
+    assert res.code == 0, res.out
+    assert res.outputs["pr-number"] == str(pr.number)
+
+
+def test_merge_group_reports_on_the_group_head(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    st.add_review(pr, "alice")
+    group_head = st.add_commit(REPO, message="merge group").sha
+    doc = copy.deepcopy(hook("merge_group.checks_requested.0.json"))
+    doc["repository"]["full_name"] = REPO
+    doc["merge_group"]["head_sha"] = group_head
+    doc["merge_group"]["head_ref"] = (
+        f"refs/heads/gh-readonly-queue/main/pr-{pr.number}-{pr.head_sha}"
+    )
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "merge_group", doc)
+    assert res.code == 0, res.out
+    assert [r.conclusion for r in check_runs(st, group_head)] == ["success"]
+
+
+# ---------------------------------------------------------------- bad input, exits
+
+
+def test_issue_comment_on_an_issue_exits_zero_quickly(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    base_repo(gh_server.state)
+    doc = hook("issue_comment.created.0.json")
+    doc["repository"]["full_name"] = REPO
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "issue_comment", doc)
+    assert res.code == 0
+    assert "not a pull request" in res.out
+    assert gh_server.count() == 0
+    assert res.outputs["decision"] == "skipped"
+
+
+def test_issue_comment_on_a_pr_re_evaluates(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    st.add_comment(pr, "alice", "looks scary")
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "issue_comment", comment_event(pr))
+    assert res.code == 1
+    assert "needs 1 more human approval" in res.outputs["headline"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GITHUB_TOKEN": None}, "no GitHub token"),
+        ({"GITHUB_REPOSITORY": "other/repo"}, "foreign event"),
+        ({"GITHUB_EVENT_NAME": "push"}, "not supported"),
+    ],
+)
+def test_bad_environment_exits_2_with_one_line(
+    gh_server: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    env: dict[str, str | None],
+    message: str,
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), env=env)
+    assert res.code == 2
+    first = res.err.splitlines()[0]
+    assert first.startswith("error: ") and message in first
+    assert gh_server.count() == 0
+
+
+def test_malformed_payload_exits_2(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    base_repo(gh_server.state)
+    doc = hook("pull_request.opened.0.json")
+    doc["repository"]["full_name"] = REPO
+    doc["pull_request"]["head"]["sha"] = "zzz"
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", doc)
+    assert res.code == 2 and "not a commit SHA" in res.err
+
+
+def test_missing_pr_exits_2(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    doc = pr_event(pr)
+    doc["pull_request"]["number"] = 999
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", doc)
+    assert res.code == 2
+    assert "pull request #999 not found in acme/infra" in res.err.splitlines()[0]
+
+
+def test_bad_base_policy_exits_2_and_turns_the_check_red(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy="approvals: [not, a, mapping]\n")
+    pr = human_pr(st)
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 2
+    assert ".github/gatekeeper.yml@" in res.err
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "failure" and run.output["title"].startswith("error:")
+
+
+# ------------------------------------------------------------------------ faults
+
+
+def test_transient_errors_are_retried(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_review(pr, "alice")
+    gh_server.faults.error(rf"/pulls/{pr.number}$", 500)
+    gh_server.faults.error(r"/commits$", 502)
+    gh_server.faults.truncate(r"/reviews$")
+    gh_server.faults.secondary_rate_limit(r"/files$", retry_after=1)
+    gh_server.faults.reset(r"/contents/")
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 0, res.err
+    assert gh_server.faults.pending() == []
+    assert gh_server.count(rf"/pulls/{pr.number}$") == 2
+
+
+def test_persistent_outage_blocks_never_allows(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_review(pr, "alice")  # would be allowed
+    gh_server.faults.error(r"/reviews$", 503, times=100)
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert res.outputs["decision"] == "block"
+    assert res.outputs["headline"].startswith("blocked: GitHub API unavailable: list reviews")
+    # the check run still says so (on the event's head)
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "failure"
+
+
+def test_rate_limit_longer_than_the_budget_blocks_at_once(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    gh_server.faults.rate_limit(rf"/pulls/{pr.number}$", reset_in=3600)
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        "--time-budget",
+        "30",
+    )
+    assert res.code == 1
+    assert "time budget" in res.outputs["headline"]
+    assert gh_server.count(rf"/pulls/{pr.number}$") == 1
+
+
+def test_check_run_create_is_not_duplicated_after_a_lost_answer(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    gh_server.faults.truncate(r"/check-runs$", method="POST")  # created, answer cut off
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert len(check_runs(st, pr.head_sha)) == 1
+    assert gh_server.count(r"/check-runs$", "POST") == 1  # looked first, did not repeat
+    assert gh_server.count(r"/commits/[0-9a-f]+/check-runs$", "GET") == 1
+
+
+def test_check_run_create_is_retried_when_it_did_not_land(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    gh_server.faults.reset(r"/check-runs$", method="POST")  # nothing created
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert len(check_runs(st, pr.head_sha)) == 1
+    assert gh_server.count(r"/check-runs$", "POST") == 2
+
+
+# -------------------------------------------------------------------- efficiency
+
+
+def busy_pr(st: State) -> Pull:
+    """100 commits, 50 reviews, 200 comments."""
+    commits: list[Any] = [
+        {
+            "message": f"step {i}",
+            "author": "Copilot",
+            "trailers": {"Co-authored-by": "Op Erator <op@acme.example>"},
+        }
+        for i in range(99)
+    ]
+    commits.append({"message": "last", "author": "op", "contents": {"main.tf": "# y\n"}})
+    pr = st.add_pull(author="Copilot", commits=commits)
+    people = [st.add_user(f"rev{i}") for i in range(25)]
+    for p in people:
+        st.set_permission(p, "write")
+        st.add_review(pr, p, "COMMENTED")
+        st.add_review(pr, p, "APPROVED")
+    for i in range(200):
+        st.add_comment(pr, people[i % 25], f"comment {i}")
+    return pr
+
+
+@pytest.mark.parametrize("setup", ["single", "split"])
+def test_request_budget(
+    gh_server: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    setup: str,
+) -> None:
+    """A PR with 100 commits, 50 reviews and 200 comments: at most 15 requests for the
+    evaluation (snapshot, policy, analysis, check run). The sticky comment is counted
+    separately (its own module lists the comments again before it edits)."""
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "overrides:\n  namespace_domain: acme.example\n")
+    pr = busy_pr(st)
+    argv: tuple[str, ...] = ("--plan", GATED_PLAN)
+    if setup == "split":
+        upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+        argv = ()
+    gh_server.reset_log()
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request_target",
+        pr_event(pr),
+        *argv,
+        "--no-comment",
+    )
+    assert res.code == 0, res.out
+    assert res.outputs["approvals-counted"] == "25"  # every distinct human counted
+    calls = [str(c) for c in gh_server.log]
+    evaluation = len(calls)
+    with capsys.disabled():
+        print(f"\n{setup}: {evaluation} requests for the evaluation:\n  " + "\n  ".join(calls))
+    assert evaluation <= 15, calls
+    # with the sticky comment (created on the first run, edited in place afterwards)
+    for attempt in ("create", "update"):
+        gh_server.reset_log()
+        res = run_gate(
+            gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr), *argv
+        )
+        assert res.code == 0
+        extra = [str(c) for c in gh_server.log][evaluation:]
+        with capsys.disabled():
+            print(
+                f"{setup} + sticky comment ({attempt}): {len(gh_server.log)} requests; "
+                "comment: " + ", ".join(extra)
+            )
+        assert len(gh_server.log) <= evaluation + 6
+    assert len([c for c in st.comments(pr) if c.user.login == "github-actions[bot]"]) == 1
+
+
+# ------------------------------------------------------------- signed overrides
+
+OVERRIDE_POLICY = POLICY_YML + "overrides:\n  namespace_domain: acme.example\n"
+SIGNERS_PATH = ".github/gatekeeper/allowed_signers"
+
+
+def signed_override(tmp_path: Path, pr: Pull, **fields: Any) -> tuple[str, str]:
+    """(allowed_signers line, comment body) for an override signed with a fresh key."""
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from gatekeeper.classify import analyze
+    from gatekeeper.overrides import OverrideMessage, render_message, sort_changes
+    from gatekeeper.plan import parse_plan
+    from gatekeeper.policy import parse_policy
+    from gatekeeper.signing import format_comment
+
+    key = tmp_path / "alice_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    plan = parse_plan(Path(GATED_PLAN).read_bytes(), label=GATED_PLAN, path=GATED_PLAN)
+    analysis = analyze([plan], parse_policy(OVERRIDE_POLICY, source="t"))
+    now = datetime.now(UTC).replace(microsecond=0)
+    m = OverrideMessage(
+        repository=REPO,
+        pull_request=pr.number,
+        head_sha=pr.head_sha,
+        plan_sha256=analysis.plan_digest,
+        changes=sort_changes((c.change.action.value, c.change.address) for c in analysis.gated),
+        approver="alice@acme.example",
+        issued_at=now - timedelta(minutes=1),
+        expires_at=now + timedelta(hours=1),
+        reason="INC-4711 recreate the primary",
+    )
+    sig = subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-Y",
+            "sign",
+            "-n",
+            "gatekeeper-override-v1@acme.example",
+            "-f",
+            str(key),
+        ],
+        input=render_message(m),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    line = f"alice@acme.example {(tmp_path / 'alice_key.pub').read_text().strip()}\n"
+    return line, format_comment(m, sig)
+
+
+def test_signed_override_allows(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=OVERRIDE_POLICY)
+    pr = agent_pr(st)
+    line, body = signed_override(tmp_path, pr)
+    st.put_content("main", SIGNERS_PATH, line)
+    pr.base_sha = st.repo(REPO).branches["main"]
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1  # no override yet: blocked, and told how to sign
+    (comment,) = st.comments(pr)
+    assert f"gatekeeper sign --repo {REPO} --pr {pr.number} --plan" in comment.body
+    st.add_comment(pr, "alice", body)
+    report = tmp_path / "report.json"
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "issue_comment",
+        comment_event(pr),
+        "--plan",
+        GATED_PLAN,
+        "--head-sha",
+        pr.head_sha,
+        "--report",
+        str(report),
+    )
+    assert res.code == 0, res.out
+    assert res.outputs["headline"].startswith("allowed by signed override (alice@acme.example)")
+    doc = json.loads(report.read_text())
+    assert doc["overrides"]["principals"] == ["alice@acme.example"]
+    assert doc["overrides"]["accepted"][0]["reason"] == "INC-4711 recreate the primary"
+    refs = {c.query["ref"][0] for c in gh_server.calls(r"/contents/")}
+    assert refs == {pr.base_sha}  # policy and allowed_signers: base commit only
+
+
+def test_signed_override_is_unavailable_when_the_trust_root_changes(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=OVERRIDE_POLICY)
+    commit = {
+        "message": "x",
+        "author": "Copilot",
+        "contents": {SIGNERS_PATH: "mallory@evil.example ssh-ed25519 AAAA\n"},
+    }
+    pr = st.add_pull(author="Copilot", commits=[commit])
+    line, body = signed_override(tmp_path, pr)
+    st.put_content("main", SIGNERS_PATH, line)
+    pr.base_sha = st.repo(REPO).branches["main"]
+    st.add_comment(pr, "alice", body)
+    res = run_gate(
+        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
+    )
+    assert res.code == 1
+    assert "trust-root file changed by an agent" in res.outputs["headline"]
+    assert gh_server.count(r"/contents/\.github/gatekeeper/allowed_signers") == 0
+
+
+def test_override_without_allowed_signers_on_the_base(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=OVERRIDE_POLICY)
+    pr = agent_pr(st)
+    _, body = signed_override(tmp_path, pr)
+    st.add_comment(pr, "alice", body)
+    report = tmp_path / "report.json"
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        "--report",
+        str(report),
+    )
+    assert res.code == 1
+    doc = json.loads(report.read_text())
+    assert doc["overrides"]["available"] is False
+    assert "no allowed_signers file" in doc["overrides"]["unavailable_reason"]
+
+
+# --------------------------------------------------------------------- more events
+
+
+def test_closed_pr_is_skipped(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st, state="closed")
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request_review",
+        pr_event(pr, "pull_request_review.submitted.0.json"),
+    )
+    assert res.code == 0 and res.outputs["decision"] == "skipped"
+    assert check_runs(st, pr.head_sha) == []
+
+
+def test_workflow_dispatch_with_a_pr_number(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    doc = {"inputs": {}, "ref": "refs/heads/main", "repository": {"full_name": REPO}}
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "workflow_dispatch",
+        doc,
+        env={"INPUT_PR-NUMBER": str(pr.number)},
+    )
+    assert res.code == 1 and res.outputs["pr-number"] == str(pr.number)
+    assert "needs 1 more human approval" in res.outputs["headline"]
+
+
+def test_merge_group_for_an_outdated_head_blocks(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    old = pr.head_sha
+    st.push(pr, {"message": "later", "author": "op"})
+    group_head = st.add_commit(REPO, message="merge group").sha
+    doc = copy.deepcopy(hook("merge_group.checks_requested.0.json"))
+    doc["repository"]["full_name"] = REPO
+    doc["merge_group"]["head_sha"] = group_head
+    doc["merge_group"]["head_ref"] = f"refs/heads/gh-readonly-queue/main/pr-{pr.number}-{old}"
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "merge_group", doc)
+    assert res.code == 1 and "the merge group holds" in res.outputs["headline"]
+    assert [r.conclusion for r in check_runs(st, group_head)] == ["failure"]
+
+
+# ------------------------------------------------------- action.yml inputs/outputs
+
+
+def test_action_inputs_plans_globs_labels_mode_report(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "mode: advisory\n")
+    pr = human_pr(st)
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    (plans / "prod.json").write_bytes(Path(GATED_PLAN).read_bytes())
+    (plans / "dev.json").write_bytes(Path(EMPTY_PLAN).read_bytes())
+    report = tmp_path / "gatekeeper-report.json"
+    env: dict[str, str | None] = {
+        "INPUT_PLANS": f"{plans}/*.json\n",
+        "INPUT_PLAN-LABELS": "production=*/prod.json\nscratch=*/dev.json",
+        "INPUT_MODE": "enforce",  # stricter than the policy's advisory: wins
+        "INPUT_REPORT": str(report),
+        "INPUT_COMMENT": "off",
+    }
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), env=env)
+    assert res.code == 1 and res.outputs["decision"] == "block"
+    assert res.outputs["report-path"] == str(report)
+    doc = json.loads(report.read_text())
+    assert sorted(p["label"] for p in doc["plans"]) == ["production", "scratch"]
+    assert doc["advisory"] is False
+    assert st.comments(pr) == []
+    # `advisory` cannot loosen an enforcing policy; here the policy is advisory: advisory
+    env["INPUT_MODE"] = "advisory"
+    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), env=env)
+    assert res.code == 0 and res.outputs["decision"] == "block"
+
+
+def test_errors_set_the_decision_output(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        env={"INPUT_PLANS": str(tmp_path / "missing-*.json")},
+    )
+    assert res.code == 2 and "matches no file" in res.err
+    res = run_gate(
+        gh_server,
+        tmp_path,
+        monkeypatch,
+        capsys,
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        str(tmp_path / "nope.json"),
+    )
+    assert res.code == 2 and res.outputs["decision"] == "error"
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "failure"

@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper import transport
+from gatekeeper.classify import analyze
+from gatekeeper.plan import Plan, canonical_json, parse_plan
+from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.transport import (
+    BUNDLE_FILE,
+    BundleError,
+    build_bundle,
+    fetch_analysis,
+    load_bundle,
+    untrusted_plan_changes,
+    write_bundle,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+POLICY = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="t")
+REPO = "acme/infra"
+HEAD = "a" * 40
+SECRET = "s3cr3t-DO-NOT-LEAK-42"
+
+
+def plan(scenario: str, fmt: str = "plan.json") -> Plan:
+    path = FIXTURES / scenario / fmt
+    return parse_plan(path.read_bytes(), label="prod", path=str(path))
+
+
+def zipped(doc: dict[str, Any] | bytes, name: str = BUNDLE_FILE) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(name, doc if isinstance(doc, bytes) else canonical_json(doc))
+    return buf.getvalue()
+
+
+def bundle_of(*plans: Plan) -> dict[str, Any]:
+    return build_bundle(plans, repository=REPO, head_sha=HEAD)
+
+
+def load(doc: dict[str, Any], policy: Policy = POLICY, head: str = HEAD) -> Any:
+    return load_bundle(zipped(doc), repository=REPO, head_sha=head, policy=policy)
+
+
+SCENARIOS = [
+    (d.name, f)
+    for d in sorted(FIXTURES.iterdir())
+    for f in ("plan.json", "plan.jsonl")
+    if (d / f).exists() and d.name not in ("plan_error", "prevent_destroy")
+]
+
+
+@pytest.mark.parametrize(("scenario", "fmt"), SCENARIOS)
+def test_bundle_round_trip_keeps_digest_and_verdicts(scenario: str, fmt: str) -> None:
+    p = plan(scenario, fmt)
+    local = analyze([p], POLICY)
+    remote = load(bundle_of(p))
+    assert remote.plan_digest == local.plan_digest
+    assert sorted((c.change.address, c.gated, c.change.action) for c in remote.changes) == sorted(
+        (c.change.address, c.gated, c.change.action) for c in local.changes
+    )
+
+
+def test_bundle_never_carries_secrets_but_digest_binds_them(tmp_path: Path) -> None:
+    p = plan("sensitive_values")
+    raw = canonical_json(bundle_of(p)).decode()
+    assert SECRET in (FIXTURES / "sensitive_values" / "plan.json").read_text()
+    assert SECRET not in raw
+    path = write_bundle([p], str(tmp_path / "out"), repository=REPO, head_sha=HEAD)
+    assert SECRET not in Path(path).read_text()
+    assert load(json.loads(Path(path).read_bytes())).plan_digest == analyze([p], POLICY).plan_digest
+
+
+def test_masked_tags_fail_closed() -> None:
+    remote = load(bundle_of(plan("sensitive_values")))
+    sealed = next(c for c in remote.changes if c.change.address == "null_resource.sealed")
+    assert sealed.gated and sealed.possibly_production
+    assert [r.code for r in sealed.reasons] == ["redacted_tags"]
+
+
+def test_gate_reclassifies_with_the_policy_it_is_given() -> None:
+    doc = bundle_of(plan("replace_prod_db"))
+    assert len(load(doc, POLICY).gated) == 1
+    assert len(load(doc, Policy()).gated) == 0  # tags in `triggers` are not read by default
+
+
+def test_tampered_before_is_refused() -> None:
+    doc = bundle_of(plan("replace_prod_db"))
+    ch = next(c for c in doc["plans"][0]["changes"] if c["address"].endswith("primary"))
+    ch["before"]["triggers"]["env"] = "staging"
+    with pytest.raises(BundleError, match="before_sha256 does not match"):
+        load(doc)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(head_sha="b" * 40), "not the head"),
+        (lambda d: d.update(repository="mallory/infra"), "made for mallory/infra"),
+        (lambda d: d.update(bundle_version=2), "bundle_version"),
+        (lambda d: d.update(head_sha="nope"), "not a commit SHA"),
+        (lambda d: d["plans"][0].update(errored=True), "errored"),
+        (lambda d: d["plans"][0]["changes"][0].update(action="explode"), "unknown action"),
+        (lambda d: d["plans"][0]["changes"][0].update(plan="other"), "another plan"),
+        (lambda d: d["plans"][0]["changes"][0].pop("before_sha256"), "before_sha256"),
+        (lambda d: d["plans"].append(d["plans"][0]), "share a label"),
+    ],
+)
+def test_bad_bundles(mutate: Any, message: str) -> None:
+    doc = bundle_of(plan("replace_prod_db"))
+    mutate(doc)
+    with pytest.raises(BundleError, match=message) as err:
+        load(doc)
+    assert err.value.exit_code == 2
+
+
+def test_bad_archives(monkeypatch: pytest.MonkeyPatch) -> None:
+    kw: dict[str, Any] = {"repository": REPO, "head_sha": HEAD, "policy": POLICY}
+    with pytest.raises(BundleError, match="not a zip"):
+        load_bundle(b"not a zip", **kw)
+    with pytest.raises(BundleError, match=r"no gatekeeper-bundle\.json"):
+        load_bundle(zipped(b"{}", name="other.json"), **kw)
+    with pytest.raises(BundleError, match="not valid JSON"):
+        load_bundle(zipped(b"{nope"), **kw)
+    monkeypatch.setattr(transport, "MAX_BUNDLE_BYTES", 10)
+    with pytest.raises(BundleError, match="larger than"):
+        load_bundle(zipped(bundle_of(plan("no_changes"))), **kw)
+
+
+def test_untrusted_plan_changes() -> None:
+    assert untrusted_plan_changes(
+        [".github/workflows/plan.yml", ".GitHub/Actions/x/action.yml", "main.tf", "CODEOWNERS"]
+    ) == [".github/workflows/plan.yml", ".GitHub/Actions/x/action.yml"]
+
+
+# ----------------------------------------------------------- choosing the artifact
+
+
+class FakeActions:
+    """What fetch_analysis reads (an ActionsApi), as plain data."""
+
+    def __init__(
+        self,
+        runs: list[dict[str, Any]],
+        arts: dict[int, list[dict[str, Any]]],
+        blobs: dict[int, bytes],
+    ) -> None:
+        self.runs, self.arts, self.blobs = runs, arts, blobs
+        self.downloads: list[int] = []
+
+    def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]:
+        return [r for r in self.runs if r["head_sha"] == head_sha]
+
+    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]:
+        return self.arts.get(run_id, [])
+
+    def download_artifact(self, repo: str, artifact_id: int) -> bytes:
+        self.downloads.append(artifact_id)
+        return self.blobs[artifact_id]
+
+
+def run(id: int, **kw: Any) -> dict[str, Any]:
+    base = {
+        "id": id,
+        "run_number": id,
+        "run_attempt": 1,
+        "head_sha": HEAD,
+        "event": "pull_request",
+        "path": ".github/workflows/plan.yml",
+        "status": "completed",
+        "conclusion": "success",
+        "repository": {"full_name": REPO},
+        "html_url": f"https://github.com/{REPO}/actions/runs/{id}",
+    }
+    base.update(kw)
+    return base
+
+
+def art(id: int, data: bytes, run_id: int, **kw: Any) -> dict[str, Any]:
+    base = {
+        "id": id,
+        "name": "gatekeeper-plan",
+        "expired": False,
+        "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "workflow_run": {"id": run_id, "head_sha": HEAD},
+    }
+    base.update(kw)
+    return base
+
+
+GOOD = zipped(bundle_of(plan("replace_prod_db")))
+
+
+def fetch(api: FakeActions) -> transport.Fetched:
+    return fetch_analysis(api, repository=REPO, head_sha=HEAD, policy=POLICY)
+
+
+def test_fetch_ok_picks_newest_run() -> None:
+    api = FakeActions(
+        [run(1), run(2)], {1: [art(11, b"x", 1)], 2: [art(21, GOOD, 2)]}, {11: b"x", 21: GOOD}
+    )
+    got = fetch(api)
+    assert got.analysis is not None and len(got.analysis.gated) == 1
+    assert (got.run_id, got.artifact_id) == (2, 21)
+    assert api.downloads == [21]
+
+
+@pytest.mark.parametrize(
+    ("runs", "arts", "why"),
+    [
+        ([], {}, "no run of .github/workflows/plan.yml"),
+        ([run(1, path=".github/workflows/evil.yml")], {}, "no run of"),
+        ([run(1, event="workflow_dispatch")], {}, "no run of"),
+        ([run(1, repository={"full_name": "mallory/infra"})], {}, "no run of"),
+        ([run(1, status="in_progress", conclusion=None)], {}, "plan run #1 is in_progress"),
+        ([run(1, conclusion="failure")], {}, "plan run #1 concluded failure"),
+        ([run(1)], {1: []}, "has no artifact 'gatekeeper-plan'"),
+        ([run(1)], {1: [art(11, GOOD, 1, expired=True)]}, "has no artifact"),
+        ([run(1)], {1: [art(11, GOOD, 1, name="other")]}, "has no artifact"),
+        ([run(1)], {1: [art(11, GOOD, 9)]}, "has no artifact"),  # another run's artifact
+        ([run(1)], {1: [art(11, GOOD, 1, digest=None)]}, "has no sha256 digest"),
+        ([run(1)], {1: [art(11, b"other bytes", 1)]}, "does not match its digest"),
+    ],
+)
+def test_fetch_pending_reasons(runs: list[dict[str, Any]], arts: Any, why: str) -> None:
+    got = fetch(FakeActions(runs, arts, {11: GOOD}))
+    assert got.analysis is None
+    assert why in got.why
+
+
+def test_fetch_wrong_head_in_bundle_is_an_error() -> None:
+    other = zipped(build_bundle([plan("replace_prod_db")], repository=REPO, head_sha="c" * 40))
+    api = FakeActions([run(1)], {1: [art(11, other, 1)]}, {11: other})
+    with pytest.raises(BundleError, match="not the head"):
+        fetch(api)
