@@ -567,3 +567,39 @@ def test_no_terminal_and_a_plan_on_stdin_needs_the_scripted_confirmation(
     with pytest.raises(OverrideError, match="no terminal, and stdin carried a plan"):
         sign.confirm(12, preset=None, preface="", stdin_used=True)
     sign.confirm(12, preset=12, preface="", stdin_used=True)
+
+
+def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
+    """For a `plan -json` log, tags come from the code: `sign --source` must reach the same
+    gated set and digest as `check --source` (and the gate with source-dir), or an override
+    made from the log would never match."""
+    from gatekeeper.adapters.sign_github import PullHead
+    from gatekeeper.commands.check import analyze_args
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "terraform" / "nested_modules"
+    policy = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="p.yml")
+    argv = [
+        "--plan",
+        f"stack={fixture / 'plan.jsonl'}",
+        "--source",
+        str(fixture / "head"),
+        "--base-source",
+        str(fixture / "base"),
+    ]
+    sign_args = cli.build_parser().parse_args(
+        ["sign", "--repo", "o/r", "--pr", "1", "--key", "k", "--reason", "r", *argv]
+    )
+    check_args = cli.build_parser().parse_args(["check", *argv])
+    head = PullHead("o/r", 1, "a" * 40, "b" * 40, "open", False, "", (), False)
+    signed = sign.read_plan_input(sign_args).analyze(policy, head)
+    checked = analyze_args(check_args, policy)
+    assert signed.plan_digest == checked.plan_digest
+    assert [c.change.address for c in signed.gated] == [c.change.address for c in checked.gated]
+    # Without the code the same changes are only "possibly production" (and a change the code
+    # shows to be non-production would be gated too): the verdicts differ.
+    no_source = cli.build_parser().parse_args(
+        ["sign", "--repo", "o/r", "--pr", "1", "--key", "k", "--reason", "r", *argv[:2]]
+    )
+    plain = sign.read_plan_input(no_source).analyze(policy, head)
+    assert all(c.possibly_production for c in plain.gated)
+    assert any(c.production for c in signed.gated)

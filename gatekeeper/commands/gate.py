@@ -680,9 +680,11 @@ class Gate:
             source = f"--bundle {DEFAULT_BUNDLE_NAME}"
         else:
             source = " ".join(f"--plan {shlex.quote(x)}" for x in self.opts.plans)
+            source += "".join(f" --source {shlex.quote(d)}" for d in self.opts.source)
+            source += "".join(f" --base-source {shlex.quote(d)}" for d in self.opts.base_source)
         return (
             f"gatekeeper sign --repo {self.repo} --pr {self.number} {source} "
-            "--key ~/.ssh/id_ed25519_sk.pub --reason 'INC-123: why'"
+            "--key ~/.ssh/id_ed25519_sk --reason 'INC-123: why'"
         )
 
     # ------------------------------------------------------------------ reporting

@@ -79,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="your signing key: a private key file, or a public key (.pub) whose private half "
         "is in ssh-agent; KEY.pub is used to find your principal",
     )
-    # The gate's plan inputs: plan files (`gate --plan`, no source maps), or the plan artifact
+    # The gate's plan inputs: plan files (`gate --plan`, with its source dirs), or the artifact
     # of the split setup (`gatekeeper-bundle.json`), analyzed exactly as the gate does.
     p.add_argument(
         "plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH, - for stdin)"
@@ -92,6 +92,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a plan the gate evaluates (`terraform show -json` output or the `terraform plan "
         "-json` log); repeatable; use the gate's labels",
     )
+    from gatekeeper.source_cli import add_source_options
+
+    add_source_options(p)  # the gate's source-dir / base-source-dir, for plan logs
     p.add_argument(
         "--bundle",
         metavar="FILE",
@@ -280,11 +283,18 @@ class PlanInput:
     bundle: bytes | None = None
     bundle_path: str | None = None
     stdin_used: bool = False
+    # --source/--base-source, as the gate got them: tags from code decide what a plan log gates
+    source_args: argparse.Namespace | None = None
 
     def analyze(self, policy: Policy, pull: gh.PullHead) -> Analysis:
         """The gate's analysis: `analyze()` for plan files, `load_bundle()` for a bundle."""
         if self.bundle is None:
-            return analyze(self.plans, policy)
+            smap = None
+            if self.source_args is not None:
+                from gatekeeper.source_cli import source_map_from_args
+
+                smap = source_map_from_args(list(self.plans), self.source_args, policy.production)
+            return analyze(self.plans, policy, smap)
         from gatekeeper.transport import load_bundle
 
         return load_bundle(
@@ -299,8 +309,11 @@ class PlanInput:
 def read_plan_input(args: argparse.Namespace) -> PlanInput:
     given = plan_args(args)
     if args.bundle is None:
+        uses_source = bool(getattr(args, "source", None) or getattr(args, "base_source", None))
         return PlanInput(
-            plans=tuple(read_plans(given)), stdin_used=any(a.path == "-" for a in given)
+            plans=tuple(read_plans(given)),
+            stdin_used=any(a.path == "-" for a in given),
+            source_args=args if uses_source else None,
         )
     if given:
         raise OverrideError(
