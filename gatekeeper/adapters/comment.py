@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import requests
@@ -37,6 +38,9 @@ PER_PAGE = 100
 # Seconds to wait, after a create whose answer was lost, before listing to see whether it
 # landed anyway; one entry per retry (so 1 + len attempts in all).
 RETRY_DELAYS = (2.0, 5.0)
+# How far before "now" a comment missing from the gate's snapshot can have been created: the
+# snapshot is taken at the start of the same job, whose time budget is a few minutes.
+SNAPSHOT_MARGIN = timedelta(minutes=15)
 
 _HINT = "check the token's permissions (`pull-requests: write` or `issues: write`) and retry"
 
@@ -59,13 +63,19 @@ def _ambiguous(exc: Exception) -> bool:
     return isinstance(exc, requests.RequestException | OSError)
 
 
-def list_own_marked(repo: Any, pr_number: int, marker: str, self_login: str) -> list[Any]:
-    """Comments on the PR that carry `marker` and were written by `self_login`, oldest first."""
+def list_own_marked(
+    repo: Any, pr_number: int, marker: str, self_login: str, *, since: datetime | None = None
+) -> list[Any]:
+    """Comments on the PR that carry `marker` and were written by `self_login`, oldest first.
+    `since`: only comments updated after it (GitHub's `since` parameter: one page, not all)."""
+    params: dict[str, Any] = {"per_page": PER_PAGE}
+    if since is not None:
+        params["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     comments: PaginatedList[IssueComment] = PaginatedList(
         IssueComment,
         repo.requester,
         f"{repo.url}/issues/{pr_number}/comments",
-        {"per_page": PER_PAGE},
+        params,
     )
     me = self_login.casefold()
     try:
@@ -77,6 +87,29 @@ def list_own_marked(repo: Any, pr_number: int, marker: str, self_login: str) -> 
     except (GithubException, requests.RequestException, OSError) as exc:
         raise _api_error(f"listing the comments of PR #{pr_number}", exc) from None
     return sorted(mine, key=lambda c: (c.created_at, c.id))
+
+
+def own_marked_from_snapshot(
+    repo: Any, known: Sequence[Any], marker: str, self_login: str
+) -> list[Any]:
+    """Like list_own_marked, from comments the gate's PR snapshot already holds (objects with
+    id, user.login, body, created_at): saves re-listing every page. The comments become
+    PyGithub objects that can be edited or deleted without fetching them first."""
+    me = self_login.casefold()
+    out = []
+    for c in known:
+        login = getattr(getattr(c, "user", None), "login", None)
+        if not login or login.casefold() != me or marker not in _norm(c.body):
+            continue
+        attrs = {
+            "id": c.id,
+            "url": f"{repo.url}/issues/comments/{c.id}",
+            "body": c.body,
+            "created_at": c.created_at,
+            "user": {"login": login},
+        }
+        out.append(IssueComment(repo.requester, {}, attrs, completed=True))
+    return sorted(out, key=lambda c: (c.created_at, c.id))
 
 
 def _delete(comment: Any) -> None:
@@ -111,17 +144,26 @@ def upsert_sticky_comment(
     *,
     self_login: str,
     retry_delays: Sequence[float] = RETRY_DELAYS,
+    known: Sequence[Any] | None = None,
 ) -> Action:
     """Create, edit or leave alone the sticky comment. Returns what was done.
 
     `repo`: a PyGithub `Repository`; `marker` must occur in `body`; `self_login`: the token's
     own login (see the module docstring). `retry_delays`: the waits before re-listing after
-    a create whose answer was lost, one per retry. Raises ApiError when GitHub fails."""
+    a create whose answer was lost, one per retry. `known`: the PR's comments as a snapshot
+    taken moments ago already holds them; then only a create lists again (to settle a race).
+    Raises ApiError when GitHub fails."""
     if marker not in body:
         raise ValueError("the comment body must contain its marker")
     if not self_login:
         raise ValueError("self_login is required (GET /user does not work for GITHUB_TOKEN)")
-    mine = list_own_marked(repo, pr_number, marker, self_login)
+    # With a snapshot, a marked comment it does not hold was made after it was taken, so the
+    # race checks below need only recent comments; without one, every page.
+    since = datetime.now(UTC) - SNAPSHOT_MARGIN if known is not None else None
+    if known is not None:
+        mine = own_marked_from_snapshot(repo, known, marker, self_login)
+    else:
+        mine = list_own_marked(repo, pr_number, marker, self_login)
     if mine:
         _, edited = _keep_one(mine, body)
         return "updated" if edited else "unchanged"
@@ -142,10 +184,10 @@ def upsert_sticky_comment(
             # The comment may exist although the answer was lost (or may still be landing):
             # wait, then look before creating again.
             time.sleep(retry_delays[attempt])
-            if list_own_marked(repo, pr_number, marker, self_login):
+            if list_own_marked(repo, pr_number, marker, self_login, since=since):
                 break
 
-    mine = list_own_marked(repo, pr_number, marker, self_login)
+    mine = list_own_marked(repo, pr_number, marker, self_login, since=since)
     if not mine:
         raise ApiError(
             f"the comment created on PR #{pr_number} is not listed",

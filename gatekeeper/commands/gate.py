@@ -332,6 +332,7 @@ class Gate:
         self.repo = aenv.repository
         self.check_sha: str | None = event.check_sha or event.event_sha
         self.policy: Policy | None = None
+        self.snapshot: PullRequestFacts | None = None  # the one PR snapshot, once fetched
 
     def run(self) -> int:
         try:
@@ -366,6 +367,7 @@ class Gate:
                 f"pull request #{self.number} not found in {self.repo}",
                 "it may have been deleted, or the token cannot see it",
             ) from None
+        self.snapshot = facts
         self.check_sha = self.event.check_sha or facts.head_sha
         if facts.state != "open" and self.event.name != "merge_group":
             raise _Skip(f"pull request #{self.number} is {facts.state}")
@@ -875,14 +877,29 @@ class _Unavailable:
 def post_comment(gate: Gate, result: Result) -> str:
     """Seam to the sticky comment (gatekeeper.adapters.comment + render.markdown)."""
     from gatekeeper.adapters.comment import upsert_sticky_comment
-    from gatekeeper.render.markdown import comment_marker, render_comment
+    from gatekeeper.render.markdown import comment_marker, render_comment, sticky_key
 
-    body = render_comment(result.analysis, result.decision, result.view)
-    marker = comment_marker(result.analysis)
+    # The key comes from the configuration, not from the analysis: a run that fails before
+    # it has read its plans must land in the same comment as the runs that succeed.
+    key = sticky_key(_configured_labels(gate.opts))
+    body = render_comment(result.analysis, result.decision, result.view, marker_key=key)
+    marker = comment_marker(result.analysis, marker_key=key)
     repo = gate.client.gh.get_repo(gate.repo)
+    known = gate.snapshot.comments if gate.snapshot is not None else None
     return str(
-        upsert_sticky_comment(repo, gate.number, body, marker, self_login=gate.opts.comment_login)
+        upsert_sticky_comment(
+            repo, gate.number, body, marker, self_login=gate.opts.comment_login, known=known
+        )
     )
+
+
+def _configured_labels(opts: Options) -> list[str]:
+    """The plan labels the job is configured with; in the split setup, the artifact name."""
+    from gatekeeper.adapters.files import parse_plan_arg
+
+    if opts.plans:
+        return [parse_plan_arg(p).label for p in opts.plans]
+    return [f"artifact:{opts.artifact}"]
 
 
 # ------------------------------------------------------------------- helpers
