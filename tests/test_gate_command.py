@@ -1062,3 +1062,23 @@ def test_errors_set_the_decision_output(
     assert res.code == 2 and res.outputs["decision"] == "error"
     (run,) = check_runs(st, pr.head_sha)
     assert run.conclusion == "failure"
+
+
+def test_check_run_text_stays_within_githubs_limit_with_a_long_explanation() -> None:
+    """The check run's text holds the diffs and the explanation; together they must fit in
+    65,535 characters, or GitHub refuses the check run and the PR shows nothing."""
+    from gatekeeper.commands.gate import Result, _check_output
+    from gatekeeper.render.markdown import CHECK_LIMIT, size_chars
+    from tests.test_render_markdown import thousands_truncated
+
+    s = thousands_truncated()
+    assert s.view is not None
+    explanation = tuple(f"@reviewer{i}: excluded, co-authored commit {i:040x}" for i in range(4000))
+    title, summary, text = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation))
+    assert size_chars(text) <= CHECK_LIMIT and size_chars(summary) <= CHECK_LIMIT
+    assert 0 < len(title) <= 255
+    assert "<summary>Explanation</summary>" in text and text.endswith("</details>")
+    assert "more lines: see the job summary" in text
+    short = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation[:3]))[2]
+    assert "reviewer2: excluded" in short and "more lines" not in short
+    assert "@reviewer2" not in short  # mentions are neutralized, nobody gets pinged

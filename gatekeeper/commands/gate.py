@@ -993,15 +993,28 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
 def _check_output(result: Result) -> tuple[str, str, str]:
     """(title, summary, text) for the check run: the markdown renderer's output; the text
     also carries the whole explanation, one fact per line."""
-    from gatekeeper.render.markdown import render_check_output
+    from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
 
+    # The explanation may take at most half of the check run's text; the rendered diff gets
+    # what is left, so the whole text stays within GitHub's 65,535 characters.
+    kept: list[str] = []
+    used = 0
+    facts = [f"- {md.prose(x)}" for x in result.explanation if x]
+    for i, line in enumerate(facts):
+        if used + size_chars(line) + 1 > CHECK_LIMIT // 2:
+            kept.append(f"- ... {len(facts) - i} more lines: see the job summary")
+            break
+        kept.append(line)
+        used += size_chars(line) + 1
+    block = ""
+    if kept:
+        block = "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
     out = render_check_output(result.analysis, result.decision, result.view)
-    lines = "\n".join(f"- {md.prose(x)}" for x in result.explanation if x)
-    text = out.text
-    if lines:
-        block = f"<details><summary>Explanation</summary>\n\n{lines}\n\n</details>"
-        text = f"{text}\n\n{block}" if text else block
-    return out.title, out.summary, text
+    if not block:
+        return out.title, out.summary, out.text
+    room = CHECK_LIMIT - size_chars(block) - 2
+    text = render_check_output(result.analysis, result.decision, result.view, limit=room).text
+    return out.title, out.summary, f"{text}\n\n{block}" if text else block
 
 
 def _summary(result: Result) -> str:
