@@ -73,13 +73,17 @@ def analyze(plans: Iterable[Plan], policy: Policy, source: SourceMap | None = No
         for change in plan.changes:
             facts = source.get((plan.label, change.address)) if source else None
             out.append(classify(change, policy, facts))
-    ordered = tuple(sorted(out, key=_order))
-    return Analysis(plans=plans, changes=ordered, plan_digest=plan_digest(ordered))
+    # Gated first (production before possibly), then other destructive changes, each sorted;
+    # the rest, the bulk of a big plan, keep their plan order (Terraform sorts by address).
+    gated = sorted((c for c in out if c.gated), key=_order)
+    destructive = sorted((c for c in out if c.destructive and not c.gated), key=_order)
+    rest = [c for c in out if not c.destructive]
+    ordered = (*gated, *destructive, *rest)
+    return Analysis(plans=plans, changes=ordered, plan_digest=plan_digest(gated))
 
 
-def _order(c: ClassifiedChange) -> tuple[int, int, str, str]:
-    rank = 0 if c.gated else 1 if c.destructive else 2
-    return (rank, 0 if c.production else 1, c.change.plan, c.change.address)
+def _order(c: ClassifiedChange) -> tuple[int, str, str]:
+    return (0 if c.production else 1, c.change.plan, c.change.address)
 
 
 def classify(

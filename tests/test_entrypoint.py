@@ -314,8 +314,8 @@ def test_action_inputs_outputs_and_branding() -> None:
     assert env["INPUT_GITHUB-TOKEN"] == "t" and env["INPUT_PLANS"] == "a.json"
 
 
-def test_readme_section_documents_every_input_and_output() -> None:
-    text = (ROOT / "docs" / "README-action-section.md").read_text(encoding="utf-8")
+def test_readme_documents_every_input_and_output() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in [*ACTION["inputs"], *ACTION["outputs"]]:
         assert f"| `{name}` |" in text, name
 
