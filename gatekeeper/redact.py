@@ -23,12 +23,39 @@ def is_sensitive(mask: Any, path: tuple[str | int, ...] = ()) -> bool:
     return node is True
 
 
+def any_sensitive(mask_: Any) -> bool:
+    """Is any leaf of a `*_sensitive` (or `after_unknown`) mirror true? Iterative, as `mask`."""
+    stack = [mask_]
+    while stack:
+        node = stack.pop()
+        if node is True:
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def mask(value: Any, sensitive: Any) -> Any:
-    """A copy of `value` with every sensitive leaf or subtree replaced by SENSITIVE."""
-    if sensitive is True:
-        return SENSITIVE
-    if isinstance(value, dict) and isinstance(sensitive, dict):
-        return {k: mask(v, sensitive.get(k)) for k, v in value.items()}
-    if isinstance(value, list) and isinstance(sensitive, list):
-        return [mask(v, sensitive[i] if i < len(sensitive) else None) for i, v in enumerate(value)]
-    return value
+    """A copy of `value` with every sensitive leaf or subtree replaced by SENSITIVE.
+
+    Iterative: a plan may nest values ~1000 levels deep (msgspec's limit), past Python's
+    recursion limit, and masking must never be the step that fails."""
+    holder: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, Any]] = [(value, sensitive, holder, 0)]
+    while stack:
+        v, s, parent, key = stack.pop()
+        if s is True:
+            parent[key] = SENSITIVE
+        elif isinstance(v, dict) and isinstance(s, dict):
+            out: dict[Any, Any] = dict.fromkeys(v)  # keeps the key order
+            parent[key] = out
+            stack.extend((item, s.get(k), out, k) for k, item in v.items())
+        elif isinstance(v, list) and isinstance(s, list):
+            items: list[Any] = [None] * len(v)
+            parent[key] = items
+            stack.extend((item, s[i] if i < len(s) else None, items, i) for i, item in enumerate(v))
+        else:
+            parent[key] = v
+    return holder[0]

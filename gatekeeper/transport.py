@@ -51,7 +51,7 @@ from gatekeeper.classify import Analysis, ClassifiedChange, Reason, analyze
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.plan import Action, Diagnostic, Plan, ReplaceOrder, ResourceChange, canonical_json
 from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.redact import mask
+from gatekeeper.redact import any_sensitive, mask
 
 BUNDLE_VERSION = 1
 BUNDLE_FILE = "gatekeeper-bundle.json"
@@ -193,16 +193,6 @@ def _raw(value: Any) -> msgspec.Raw | None:
     return None if value is None else msgspec.Raw(canonical_json(value))
 
 
-def _sensitive_anywhere(mask_: Any) -> bool:
-    if mask_ is True:
-        return True
-    if isinstance(mask_, dict):
-        return any(_sensitive_anywhere(v) for v in mask_.values())
-    if isinstance(mask_, list):
-        return any(_sensitive_anywhere(v) for v in mask_)
-    return False
-
-
 def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
     if not isinstance(rec, dict):
         raise _fail(where, "a change is not an object")
@@ -227,10 +217,7 @@ def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
     before = rec.get("before")
     bsens = rec.get("before_sensitive")
     # nothing masked: the claimed hash must be the hash of what we were given
-    if (
-        not _sensitive_anywhere(bsens)
-        and hashlib.sha256(canonical_json(before)).hexdigest() != digest
-    ):
+    if not any_sensitive(bsens) and hashlib.sha256(canonical_json(before)).hexdigest() != digest:
         raise _fail(where, f"{rec.get('address')!r}: before_sha256 does not match before")
     change = ResourceChange(
         plan=label,

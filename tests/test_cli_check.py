@@ -271,3 +271,22 @@ def test_stdin_through_the_real_entrypoint() -> None:
     empty = _entry("check", "-", stdin=b"")
     assert empty.returncode == 2
     assert empty.stderr.decode().startswith("error: <stdin>: the plan is empty")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_deeply_nested_values_are_not_a_crash(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    depth = 900  # under msgspec's limit: a valid plan, so it must be gated, not refused
+    before = "[" * depth + "1" + "]" * depth
+    doc = (
+        '{"format_version":"1.0","resource_changes":[{"address":"aws_db_instance.a",'
+        '"type":"aws_db_instance","name":"a","change":{"actions":["delete"],"before":{"x":'
+        + before
+        + "}}}]}"
+    )
+    path = tmp_path / "deep.json"
+    path.write_text(doc)
+    code, out, err = run(["check", str(path), "--format", fmt], capsys)
+    assert code == 1, err
+    assert "aws_db_instance.a" in out

@@ -264,3 +264,22 @@ def test_deposed_and_unknown_actions() -> None:
     text = render_change(c)
     assert "has an action this gatekeeper does not know: ['frobnicate']" in text
     assert '~       id = "i-1" -> "i-2"' in text
+
+
+def test_values_nested_past_any_provider_schema_are_described_not_drawn() -> None:
+    """msgspec accepts ~1000 levels; the recursive diff helpers must never see that many."""
+    from gatekeeper.render.diff import MAX_DEPTH, nesting_depth, render_change
+    from tests.helpers import rc, show_json
+
+    deep = "s3cr3t"
+    mask: object = True
+    for _ in range(900):
+        deep, mask = [deep], [mask]  # type: ignore[assignment]
+    entry = rc("aws_db_instance.a", ["delete"], before={"x": deep}, before_sensitive={"x": mask})
+    change = parse_plan(show_json(entry), label="p", path="p").changes[0]
+    text = render_change(change)
+    assert f"nest more than {MAX_DEPTH} levels deep" in text
+    assert "s3cr3t" not in text
+    assert nesting_depth({"a": [[1]]}) == 3 and nesting_depth(5) == 0
+    shallow = rc("aws_db_instance.b", ["delete"], before={"x": [[["v"]]]})
+    assert '"v"' in render_change(parse_plan(show_json(shallow), label="p", path="p").changes[0])

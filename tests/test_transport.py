@@ -241,3 +241,30 @@ def test_fetch_wrong_head_in_bundle_is_an_error() -> None:
     api = FakeActions([run(1)], {1: [art(11, other, 1)]}, {11: other})
     with pytest.raises(BundleError, match="not the head"):
         fetch(api)
+
+
+def test_bundle_of_a_deeply_nested_plan_round_trips() -> None:
+    """Values nested ~900 levels (valid JSON Terraform could be made to write) must not crash
+    the plan job's masking, and the gate must reach the same digest from the bundle."""
+    from gatekeeper.classify import analyze as analyze_plans
+    from gatekeeper.plan import canonical_json as cj
+    from gatekeeper.plan import parse_plan as parse
+    from gatekeeper.policy import Policy as Pol
+    from gatekeeper.transport import build_bundle, load_bundle
+    from tests.helpers import rc as entry
+    from tests.helpers import show_json as doc
+
+    deep: object = "s3cr3t-deep"
+    mask: object = True
+    for _ in range(900):
+        deep, mask = [deep], [mask]
+    data = doc(
+        entry("aws_db_instance.a", ["delete"], before={"x": deep}, before_sensitive={"x": mask})
+    )
+    plan = parse(data, label="p", path="p")
+    sha = "b" * 40
+    bundle = cj(build_bundle([plan], repository="acme/infra", head_sha=sha))
+    assert b"s3cr3t-deep" not in bundle
+    loaded = load_bundle(bundle, repository="acme/infra", head_sha=sha, policy=Pol(), zipped=False)
+    assert loaded.plan_digest == analyze_plans([plan], Pol()).plan_digest
+    assert [c.change.address for c in loaded.gated] == ["aws_db_instance.a"]

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.plan import Action, ReplaceOrder, ResourceChange, canonical_json
-from gatekeeper.redact import SENSITIVE
+from gatekeeper.redact import SENSITIVE, any_sensitive
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 FORCES = " # forces replacement"
@@ -46,6 +46,28 @@ IDENTIFYING = ("id", "name", "tags")
 MAX_STRING = 2000  # characters of one string value shown
 MAX_HEREDOC_LINES = 200
 MAX_LINES = 500  # lines of one resource's diff
+# Real provider schemas nest a dozen levels at most; the helpers below recurse once per
+# level, so anything deeper is described, not drawn (and cannot exhaust the stack).
+MAX_DEPTH = 64
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep `value` nests (iteratively; stops counting just past `limit`)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if deepest > limit:
+                return deepest
+        if isinstance(node, dict):
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, d + 1) for v in node)
+    return deepest
+
+
 _LIST_DIFF_MAX = 2000  # elements: longer lists are diffed by position
 
 
@@ -89,16 +111,6 @@ _Sentinel = (_Sensitive, _Unknown)
 # ---------------------------------------------------------------- masks
 
 
-def _has_true(mask: Any) -> bool:
-    if mask is True:
-        return True
-    if isinstance(mask, dict):
-        return any(_has_true(v) for v in mask.values())
-    if isinstance(mask, list):
-        return any(_has_true(v) for v in mask)
-    return False
-
-
 def union_masks(a: Any, b: Any) -> Any:
     """A sensitivity mask marking every path either mask marks."""
     if a is True or b is True:
@@ -126,13 +138,13 @@ def apply_sensitive(value: Any, mask: Any) -> Any:
         if isinstance(value, dict):
             return {k: apply_sensitive(v, mask.get(k)) for k, v in value.items()}
         # A mask that does not fit the value: hide the whole value rather than guess.
-        return _Sensitive(value) if _has_true(mask) and value is not None else value
+        return _Sensitive(value) if any_sensitive(mask) and value is not None else value
     if isinstance(mask, list):
         if isinstance(value, list):
             return [
                 apply_sensitive(v, mask[i] if i < len(mask) else None) for i, v in enumerate(value)
             ]
-        return _Sensitive(value) if _has_true(mask) and value is not None else value
+        return _Sensitive(value) if any_sensitive(mask) and value is not None else value
     return value
 
 
@@ -149,7 +161,7 @@ def apply_unknown(value: Any, unknown: Any) -> Any:
         for k, u in unknown.items():
             if u is True:
                 base[k] = UNKNOWN
-            elif k in base or _has_true(u):
+            elif k in base or any_sensitive(u):
                 base[k] = apply_unknown(base.get(k), u)
         return base
     if isinstance(unknown, list) and unknown:
@@ -574,6 +586,17 @@ def render_change(change: ResourceChange, *, max_lines: int = MAX_LINES) -> str:
             1,
             "# (no attribute values: the plan log has none; `terraform show -json` has them)",
         )
+    elif any(
+        nesting_depth(v) > MAX_DEPTH
+        for v in (
+            change.before(),
+            change.after(),
+            change.after_unknown(),
+            change.before_sensitive(),
+            change.after_sensitive(),
+        )
+    ):
+        out.add("", 1, f"# (attribute values nest more than {MAX_DEPTH} levels deep: not shown)")
     else:
         before, after = masked_sides(change)
         a = change.action
