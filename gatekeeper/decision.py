@@ -207,19 +207,27 @@ def _gate_details(
     requests, trust-root files of a human PR, the override status."""
     req = approvals.required
     out = [f"approvals required: {req.count} distinct humans ({req.why})"]
-    for x in approvals.changes_requested:
-        blocks = "blocks" if approvals.changes_requested_blocks else "does not block (policy)"
-        out.append(f"changes requested by @{x.login}: {blocks}")
     for t in trust_root:
         if t not in files:
             out.append(f"trust-root file changed, not gated (human-authored PR): {t.line()}")
+    out.extend(_requests_and_overrides(approvals, overrides))
+    return tuple(out)
+
+
+def _requests_and_overrides(
+    approvals: ApprovalResult, overrides: OverrideOutcome | None
+) -> list[str]:
+    out = []
+    for x in approvals.changes_requested:
+        blocks = "blocks" if approvals.changes_requested_blocks else "does not block (policy)"
+        out.append(f"changes requested by @{x.login}: {blocks}")
     if overrides is not None:
         if not overrides.available:
             out.append(f"signed overrides unavailable: {overrides.unavailable_reason}")
         else:
             got = ", ".join(overrides.principals) or "none"
             out.append(f"signed overrides: {got} ({overrides.required} required)")
-    return tuple(out)
+    return out
 
 
 def explain_gate(
@@ -250,15 +258,7 @@ def explain_gate(
         out.append(f"approval counted: @{a.login} (on {(a.commit_id or '?')[:7]})")
     out.extend(_not_counted_line("approval not counted", x) for x in approvals.excluded)
     out.extend(_not_counted_line("stale approval", x) for x in approvals.stale)
-    for x in approvals.changes_requested:
-        blocks = "blocks" if approvals.changes_requested_blocks else "does not block (policy)"
-        out.append(f"changes requested by @{x.login}: {blocks}")
-    if overrides is not None:
-        if not overrides.available:
-            out.append(f"signed overrides unavailable: {overrides.unavailable_reason}")
-        else:
-            got = ", ".join(overrides.principals) or "none"
-            out.append(f"signed overrides: {got} ({overrides.required} required)")
+    out.extend(_requests_and_overrides(approvals, overrides))
     return tuple(out)
 
 

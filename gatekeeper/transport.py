@@ -143,15 +143,14 @@ def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> di
 def write_bundle(plans: Sequence[Plan], out_dir: str, *, repository: str, head_sha: str) -> str:
     """Write DIR/gatekeeper-bundle.json (for actions/upload-artifact). Returns its path."""
     doc = build_bundle(plans, repository=repository, head_sha=head_sha)
+    from gatekeeper.adapters.files import write_atomic
+
     try:
         os.makedirs(out_dir, exist_ok=True)
-        path = os.path.join(out_dir, BUNDLE_FILE)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(canonical_json(doc))
-        os.replace(tmp, path)
     except OSError as exc:
         raise BundleError(f"{out_dir}: cannot write the bundle: {exc.strerror}") from None
+    path = os.path.join(out_dir, BUNDLE_FILE)
+    write_atomic(path, canonical_json(doc))
     return path
 
 

@@ -290,3 +290,13 @@ def test_deeply_nested_values_are_not_a_crash(
     code, out, err = run(["check", str(path), "--format", fmt], capsys)
     assert code == 1, err
     assert "aws_db_instance.a" in out
+
+
+def test_unwritable_output_is_exit_2_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out"
+    target.mkdir()  # a directory where the file should go: os.replace fails
+    code, _, err = run(["check", str(fixture_plan("no_changes")), "--output", str(target)], capsys)
+    assert code == 2 and f"error: {target}: cannot write" in err
+    assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []

@@ -63,15 +63,20 @@ def _read(path: str) -> bytes:
         raise PlanError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write all or nothing: a reader never sees a half-written report."""
+def write_atomic(path: str, data: str | bytes) -> None:
+    """Write all or nothing: a reader never sees a half-written file, and a failed write
+    leaves no temporary file behind."""
     directory = os.path.dirname(os.path.abspath(path))
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gatekeeper-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
         raise GatekeeperError(
-            f"{path}: cannot write: {exc.strerror}", "check the directory"
+            f"{path}: cannot write: {exc.strerror}", "check the directory and free space"
         ) from None
