@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,24 @@ def run_gate(
     )
 
 
+Runner = Callable[..., "Outcome"]
+
+
+@pytest.fixture
+def gate(
+    gh_server: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Runner:
+    """`gate(event, payload, *argv, env=...)`: run_gate bound to this test's server and tmp dir."""
+
+    def run(event: str, payload: dict[str, Any], *argv: str, **kw: Any) -> Outcome:
+        return run_gate(gh_server, tmp_path, monkeypatch, capsys, event, payload, *argv, **kw)
+
+    return run
+
+
 def check_runs(st: State, sha: str) -> list[Any]:
     return [r for r in st.repo(REPO).check_runs.values() if r.head_sha == sha]
 
@@ -159,16 +178,14 @@ def check_runs(st: State, sha: str) -> list[Any]:
 
 
 def test_operator_approval_does_not_count_on_the_agents_pr(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = agent_pr(st)
     st.add_review(pr, "alice")
     st.add_review(pr, "op")
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert res.outputs["decision"] == "block"
     assert res.outputs["approvals-counted"] == "1"
@@ -194,9 +211,7 @@ def test_operator_approval_does_not_count_on_the_agents_pr(
     assert comment.user.login == "github-actions[bot]"
 
 
-def test_two_distinct_humans_allow(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_two_distinct_humans_allow(gh_server: GHServer, tmp_path: Path, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = agent_pr(st)
@@ -204,11 +219,7 @@ def test_two_distinct_humans_allow(
     st.add_review(pr, "carol")
     st.add_review(pr, "alice", "COMMENTED")  # a later comment does not cancel
     report = tmp_path / "report.json"
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         "--plan",
@@ -232,41 +243,33 @@ def test_two_distinct_humans_allow(
     jsonschema.validate(doc, report_schema())
 
 
-def test_approval_before_a_push_is_stale(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_approval_before_a_push_is_stale(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     old = pr.head_sha
     st.add_review(pr, "alice")
     st.push(pr, {"message": "more", "author": "op"})
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert f"@alice approved an older commit ({old[:7]})" in res.outputs["headline"]
     assert res.outputs["agent-authored"] == "false"
 
 
-def test_plans_for_an_older_head_are_pending(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_plans_for_an_older_head_are_pending(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     event = pr_event(pr)
     st.add_review(pr, "alice")
     st.push(pr, {"message": "more", "author": "op"})  # the event (and its plan) are now old
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", event, "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", event, "--plan", GATED_PLAN)
     assert res.code == 1
     assert res.outputs["headline"].startswith(f"blocked: plan pending for {pr.head_sha}")
 
 
 def test_agent_changing_a_workflow_is_gated_with_an_empty_plan(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
@@ -276,17 +279,13 @@ def test_agent_changing_a_workflow_is_gated_with_an_empty_plan(
         "contents": {".github/workflows/deploy.yml": "on: push\n"},
     }
     pr = st.add_pull(author="Copilot", commits=[commit])
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", EMPTY_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", EMPTY_PLAN)
     assert res.code == 1
     assert "1 trust-root file changed by an agent" in res.outputs["headline"]
     assert res.outputs["gated-count"] == "1"
 
 
-def test_policy_is_read_at_the_base_not_the_head(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_policy_is_read_at_the_base_not_the_head(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st, policy=POLICY_YML + "approvals:\n  human_authored: 2\n")
     # the PR tries to lower the bar in its own copy of the policy
@@ -297,26 +296,18 @@ def test_policy_is_read_at_the_base_not_the_head(
     }
     pr = human_pr(st, commits=[commit])
     st.add_review(pr, "alice")
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert res.outputs["approvals-required"] == "2"
     refs = [c.query.get("ref", [""])[0] for c in gh_server.calls(r"/contents/")]
     assert refs == [pr.base_sha]
 
 
-def test_advisory_mode_reports_a_neutral_check(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_advisory_mode_reports_a_neutral_check(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st, policy=POLICY_YML + "mode: advisory\n")
     pr = human_pr(st)
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         "--plan",
@@ -330,17 +321,11 @@ def test_advisory_mode_reports_a_neutral_check(
     assert status.context == "gatekeeper"
 
 
-def test_commit_status_optional(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_commit_status_optional(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         "--plan",
@@ -353,24 +338,18 @@ def test_commit_status_optional(
     assert (status.description or "").startswith("blocked:")
 
 
-def test_reviewer_without_write_permission(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_reviewer_without_write_permission(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st, policy=POLICY_YML + "approvals:\n  require_write_permission: true\n")
     st.add_user("reader")
     st.set_permission("reader", "read")
     pr = human_pr(st)
     st.add_review(pr, "reader")
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert "@reader excluded, no write permission" in res.outputs["headline"]
     st.add_review(pr, "bob")
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 0
 
 
@@ -412,13 +391,13 @@ def upload_bundle(
 
 
 def test_split_setup_plan_pending_then_review(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = agent_pr(st)
     review_event = pr_event(pr, "pull_request_review.submitted.0.json")
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_review", review_event)
+    res = gate("pull_request_review", review_event)
     assert res.code == 1
     assert res.outputs["headline"].startswith(f"blocked: plan pending for {pr.head_sha}")
     assert res.outputs["plan-digest"] == ""
@@ -429,7 +408,7 @@ def test_split_setup_plan_pending_then_review(
     st.add_review(pr, "alice")
     st.add_review(pr, "bob")
     gh_server.reset_log()
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_review", review_event)
+    res = gate("pull_request_review", review_event)
     assert res.code == 0, res.out
     assert res.outputs["decision"] == "allow"
     assert res.outputs["approvals-counted"] == "2"
@@ -437,19 +416,17 @@ def test_split_setup_plan_pending_then_review(
     assert gh_server.count(r"/actions/artifacts/\d+/zip$") == 1
 
 
-def test_split_setup_plan_run_in_progress_or_failed(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_split_setup_plan_run_in_progress_or_failed(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     st.add_workflow_run(pr.head_sha, status="in_progress")
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr))
+    res = gate("pull_request_target", pr_event(pr))
     assert res.code == 1 and "is in_progress" in res.outputs["headline"]
 
 
 def test_split_setup_ignores_artifacts_of_other_workflows(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
@@ -463,13 +440,13 @@ def test_split_setup_ignores_artifacts_of_other_workflows(
         plan=EMPTY_PLAN,
         path=".github/workflows/evil.yml",
     )
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr))
+    res = gate("pull_request_target", pr_event(pr))
     assert res.code == 1
     assert "no run of .github/workflows/plan.yml" in res.outputs["headline"]
 
 
 def test_split_setup_pr_changing_the_plan_workflow_is_gated(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
@@ -480,13 +457,13 @@ def test_split_setup_pr_changing_the_plan_workflow_is_gated(
     }
     pr = human_pr(st, commits=[commit])
     upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr, plan=EMPTY_PLAN)
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr))
+    res = gate("pull_request_target", pr_event(pr))
     assert res.code == 1
     assert "1 gated condition" in res.outputs["headline"]
 
 
 def test_workflow_run_event_finds_the_pr(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
@@ -499,13 +476,13 @@ def test_workflow_run_event_finds_the_pr(
     doc["workflow_run"]["head_branch"] = pr.head_ref
     doc["workflow_run"]["head_repository"]["owner"]["login"] = "acme"
     doc["workflow_run"]["pull_requests"] = []  # like a fork PR: not linked, looked up by head
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "workflow_run", doc)
+    res = gate("workflow_run", doc)
     assert res.code == 0, res.out
     assert res.outputs["pr-number"] == str(pr.number)
 
 
 def test_merge_group_reports_on_the_group_head(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
@@ -519,7 +496,7 @@ def test_merge_group_reports_on_the_group_head(
     doc["merge_group"]["head_ref"] = (
         f"refs/heads/gh-readonly-queue/main/pr-{pr.number}-{pr.head_sha}"
     )
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "merge_group", doc)
+    res = gate("merge_group", doc)
     assert res.code == 0, res.out
     assert [r.conclusion for r in check_runs(st, group_head)] == ["success"]
 
@@ -527,13 +504,11 @@ def test_merge_group_reports_on_the_group_head(
 # ---------------------------------------------------------------- bad input, exits
 
 
-def test_issue_comment_on_an_issue_exits_zero_quickly(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_issue_comment_on_an_issue_exits_zero_quickly(gh_server: GHServer, gate: Runner) -> None:
     base_repo(gh_server.state)
     doc = hook("issue_comment.created.0.json")
     doc["repository"]["full_name"] = REPO
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "issue_comment", doc)
+    res = gate("issue_comment", doc)
     assert res.code == 0
     assert "not a pull request" in res.out
     assert gh_server.count() == 0
@@ -541,14 +516,14 @@ def test_issue_comment_on_an_issue_exits_zero_quickly(
 
 
 def test_issue_comment_on_a_pr_re_evaluates(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
     st.add_comment(pr, "alice", "looks scary")
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "issue_comment", comment_event(pr))
+    res = gate("issue_comment", comment_event(pr))
     assert res.code == 1
     assert "needs 1 more human approval" in res.outputs["headline"]
 
@@ -562,56 +537,43 @@ def test_issue_comment_on_a_pr_re_evaluates(
     ],
 )
 def test_bad_environment_exits_2_with_one_line(
-    gh_server: GHServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: Any,
-    env: dict[str, str | None],
-    message: str,
+    gh_server: GHServer, env: dict[str, str | None], message: str, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), env=env)
+    res = gate("pull_request", pr_event(pr), env=env)
     assert res.code == 2
     first = res.err.splitlines()[0]
     assert first.startswith("error: ") and message in first
     assert gh_server.count() == 0
 
 
-def test_malformed_payload_exits_2(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_malformed_payload_exits_2(gh_server: GHServer, gate: Runner) -> None:
     base_repo(gh_server.state)
     doc = hook("pull_request.opened.0.json")
     doc["repository"]["full_name"] = REPO
     doc["pull_request"]["head"]["sha"] = "zzz"
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", doc)
+    res = gate("pull_request", doc)
     assert res.code == 2 and "not a commit SHA" in res.err
 
 
-def test_missing_pr_exits_2(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_missing_pr_exits_2(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     doc = pr_event(pr)
     doc["pull_request"]["number"] = 999
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", doc)
+    res = gate("pull_request", doc)
     assert res.code == 2
     assert "pull request #999 not found in acme/infra" in res.err.splitlines()[0]
 
 
-def test_bad_base_policy_exits_2_and_turns_the_check_red(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_bad_base_policy_exits_2_and_turns_the_check_red(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st, policy="approvals: [not, a, mapping]\n")
     pr = human_pr(st)
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 2
     assert ".github/gatekeeper.yml@" in res.err
     (run,) = check_runs(st, pr.head_sha)
@@ -621,9 +583,7 @@ def test_bad_base_policy_exits_2_and_turns_the_check_red(
 # ------------------------------------------------------------------------ faults
 
 
-def test_transient_errors_are_retried(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_transient_errors_are_retried(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
@@ -633,25 +593,19 @@ def test_transient_errors_are_retried(
     gh_server.faults.truncate(r"/reviews$")
     gh_server.faults.secondary_rate_limit(r"/files$", retry_after=1)
     gh_server.faults.reset(r"/contents/")
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 0, res.err
     assert gh_server.faults.pending() == []
     assert gh_server.count(rf"/pulls/{pr.number}$") == 2
 
 
-def test_persistent_outage_blocks_never_allows(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_persistent_outage_blocks_never_allows(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     st.add_review(pr, "alice")  # would be allowed
     gh_server.faults.error(r"/reviews$", 503, times=100)
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert res.outputs["decision"] == "block"
     assert res.outputs["headline"].startswith("blocked: GitHub API unavailable: list reviews")
@@ -661,17 +615,13 @@ def test_persistent_outage_blocks_never_allows(
 
 
 def test_rate_limit_longer_than_the_budget_blocks_at_once(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     gh_server.faults.rate_limit(rf"/pulls/{pr.number}$", reset_in=3600)
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         "--plan",
@@ -685,15 +635,13 @@ def test_rate_limit_longer_than_the_budget_blocks_at_once(
 
 
 def test_check_run_create_is_not_duplicated_after_a_lost_answer(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     gh_server.faults.truncate(r"/check-runs$", method="POST")  # created, answer cut off
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert len(check_runs(st, pr.head_sha)) == 1
     assert gh_server.count(r"/check-runs$", "POST") == 1  # looked first, did not repeat
@@ -701,15 +649,13 @@ def test_check_run_create_is_not_duplicated_after_a_lost_answer(
 
 
 def test_check_run_create_is_retried_when_it_did_not_land(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     gh_server.faults.reset(r"/check-runs$", method="POST")  # nothing created
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert len(check_runs(st, pr.head_sha)) == 1
     assert gh_server.count(r"/check-runs$", "POST") == 2
@@ -747,6 +693,7 @@ def test_request_budget(
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
     setup: str,
+    gate: Runner,
 ) -> None:
     """A PR with 100 commits, 50 reviews and 200 comments: at most 15 requests for the
     evaluation (snapshot, policy, analysis, check run). The sticky comment is counted
@@ -759,11 +706,7 @@ def test_request_budget(
         upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
         argv = ()
     gh_server.reset_log()
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request_target",
         pr_event(pr),
         *argv,
@@ -779,9 +722,7 @@ def test_request_budget(
     # with the sticky comment (created on the first run, edited in place afterwards)
     for attempt in ("create", "update"):
         gh_server.reset_log()
-        res = run_gate(
-            gh_server, tmp_path, monkeypatch, capsys, "pull_request_target", pr_event(pr), *argv
-        )
+        res = gate("pull_request_target", pr_event(pr), *argv)
         assert res.code == 0
         extra = [str(c) for c in gh_server.log][evaluation:]
         with capsys.disabled():
@@ -849,28 +790,20 @@ def signed_override(tmp_path: Path, pr: Pull, **fields: Any) -> tuple[str, str]:
     return line, format_comment(m, sig)
 
 
-def test_signed_override_allows(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_signed_override_allows(gh_server: GHServer, tmp_path: Path, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st, policy=OVERRIDE_POLICY)
     pr = agent_pr(st)
     line, body = signed_override(tmp_path, pr)
     st.put_content("main", SIGNERS_PATH, line)
     pr.base_sha = st.repo(REPO).branches["main"]
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1  # no override yet: blocked, and told how to sign
     (comment,) = st.comments(pr)
     assert f"gatekeeper sign --repo {REPO} --pr {pr.number} --plan" in comment.body
     st.add_comment(pr, "alice", body)
     report = tmp_path / "report.json"
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "issue_comment",
         comment_event(pr),
         "--plan",
@@ -890,7 +823,7 @@ def test_signed_override_allows(
 
 
 def test_signed_override_is_unavailable_when_the_trust_root_changes(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st, policy=OVERRIDE_POLICY)
@@ -904,16 +837,14 @@ def test_signed_override_is_unavailable_when_the_trust_root_changes(
     st.put_content("main", SIGNERS_PATH, line)
     pr.base_sha = st.repo(REPO).branches["main"]
     st.add_comment(pr, "alice", body)
-    res = run_gate(
-        gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), "--plan", GATED_PLAN
-    )
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1
     assert "trust-root file changed by an agent" in res.outputs["headline"]
     assert gh_server.count(r"/contents/\.github/gatekeeper/allowed_signers") == 0
 
 
 def test_override_without_allowed_signers_on_the_base(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st, policy=OVERRIDE_POLICY)
@@ -921,11 +852,7 @@ def test_override_without_allowed_signers_on_the_base(
     _, body = signed_override(tmp_path, pr)
     st.add_comment(pr, "alice", body)
     report = tmp_path / "report.json"
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         "--plan",
@@ -942,17 +869,11 @@ def test_override_without_allowed_signers_on_the_base(
 # --------------------------------------------------------------------- more events
 
 
-def test_closed_pr_is_skipped(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_closed_pr_is_skipped(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st, state="closed")
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request_review",
         pr_event(pr, "pull_request_review.submitted.0.json"),
     )
@@ -961,18 +882,14 @@ def test_closed_pr_is_skipped(
 
 
 def test_workflow_dispatch_with_a_pr_number(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
     upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
     doc = {"inputs": {}, "ref": "refs/heads/main", "repository": {"full_name": REPO}}
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "workflow_dispatch",
         doc,
         env={"INPUT_PR-NUMBER": str(pr.number)},
@@ -981,9 +898,7 @@ def test_workflow_dispatch_with_a_pr_number(
     assert "needs 1 more human approval" in res.outputs["headline"]
 
 
-def test_merge_group_for_an_outdated_head_blocks(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_merge_group_for_an_outdated_head_blocks(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
@@ -994,7 +909,7 @@ def test_merge_group_for_an_outdated_head_blocks(
     doc["repository"]["full_name"] = REPO
     doc["merge_group"]["head_sha"] = group_head
     doc["merge_group"]["head_ref"] = f"refs/heads/gh-readonly-queue/main/pr-{pr.number}-{old}"
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "merge_group", doc)
+    res = gate("merge_group", doc)
     assert res.code == 1 and "the merge group holds" in res.outputs["headline"]
     assert [r.conclusion for r in check_runs(st, group_head)] == ["failure"]
 
@@ -1003,7 +918,7 @@ def test_merge_group_for_an_outdated_head_blocks(
 
 
 def test_action_inputs_plans_globs_labels_mode_report(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    gh_server: GHServer, tmp_path: Path, gate: Runner
 ) -> None:
     st = gh_server.state
     base_repo(st, policy=POLICY_YML + "mode: advisory\n")
@@ -1020,7 +935,7 @@ def test_action_inputs_plans_globs_labels_mode_report(
         "INPUT_REPORT": str(report),
         "INPUT_COMMENT": "off",
     }
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), env=env)
+    res = gate("pull_request", pr_event(pr), env=env)
     assert res.code == 1 and res.outputs["decision"] == "block"
     assert res.outputs["report-path"] == str(report)
     doc = json.loads(report.read_text())
@@ -1029,31 +944,21 @@ def test_action_inputs_plans_globs_labels_mode_report(
     assert st.comments(pr) == []
     # `advisory` cannot loosen an enforcing policy; here the policy is advisory: advisory
     env["INPUT_MODE"] = "advisory"
-    res = run_gate(gh_server, tmp_path, monkeypatch, capsys, "pull_request", pr_event(pr), env=env)
+    res = gate("pull_request", pr_event(pr), env=env)
     assert res.code == 0 and res.outputs["decision"] == "block"
 
 
-def test_errors_set_the_decision_output(
-    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_errors_set_the_decision_output(gh_server: GHServer, tmp_path: Path, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
     pr = human_pr(st)
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         env={"INPUT_PLANS": str(tmp_path / "missing-*.json")},
     )
     assert res.code == 2 and "matches no file" in res.err
-    res = run_gate(
-        gh_server,
-        tmp_path,
-        monkeypatch,
-        capsys,
+    res = gate(
         "pull_request",
         pr_event(pr),
         "--plan",
