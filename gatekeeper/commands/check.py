@@ -35,6 +35,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def add_plan_options(p: argparse.ArgumentParser) -> None:
+    add_plan_arguments(p)
+    p.add_argument("--config", metavar="FILE", help="policy file (default: built-in defaults)")
+
+
+def add_plan_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
+    """The plans (positional or --plan, `[LABEL=]PATH`) and their source dirs: shared by
+    `check` and `sign`, which must read plans exactly as the gate does."""
     p.add_argument(
         "plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH, - for stdin)"
     )
@@ -43,9 +50,9 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[LABEL=]PATH",
-        help="a plan: `terraform show -json` output or the `terraform plan -json` log; repeatable",
+        help="a plan: `terraform show -json` output or the `terraform plan -json` log; "
+        f"repeatable{note}",
     )
-    p.add_argument("--config", metavar="FILE", help="policy file (default: built-in defaults)")
     from gatekeeper.source_cli import add_source_options
 
     add_source_options(p)

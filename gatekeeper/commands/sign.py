@@ -28,7 +28,7 @@ from gatekeeper.adapters.files import read_plans
 from gatekeeper.adapters.github import GitHubClient
 from gatekeeper.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.commands.check import plan_args
+from gatekeeper.commands.check import add_plan_arguments, plan_args
 from gatekeeper.errors import ConfigError, OverrideError
 from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.overrides import (
@@ -81,20 +81,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     # The gate's plan inputs: plan files (`gate --plan`, with its source dirs), or the artifact
     # of the split setup (`gatekeeper-bundle.json`), analyzed exactly as the gate does.
-    p.add_argument(
-        "plans", nargs="*", metavar="PLAN", help="plan file (or LABEL=PATH, - for stdin)"
-    )
-    p.add_argument(
-        "--plan",
-        action="append",
-        default=[],
-        metavar="[LABEL=]PATH",
-        help="a plan the gate evaluates (`terraform show -json` output or the `terraform plan "
-        "-json` log); repeatable; use the gate's labels",
-    )
-    from gatekeeper.source_cli import add_source_options
-
-    add_source_options(p)  # the gate's source-dir / base-source-dir, for plan logs
+    add_plan_arguments(p, note="; use the gate's labels and source dirs")
     p.add_argument(
         "--bundle",
         metavar="FILE",
