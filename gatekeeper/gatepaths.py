@@ -34,7 +34,7 @@ def trust_root_changes(
     changed file (it stops at 3000), so the unseen ones count as a trust-root change."""
     named = (
         (policy.path, "policy file"),
-        (policy.overrides.allowed_signers, "allowed_signers file"),
+        (policy.overrides.allowed_signers_path, "allowed_signers file"),
         *((p, "gate path") for p in policy.gate_paths),
     )
     out: list[TrustRootChange] = []

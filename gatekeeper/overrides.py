@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from gatekeeper.allowed_signers import AllowedSigners
-from gatekeeper.defaults import ALLOWED_SIGNERS_PATH
-from gatekeeper.errors import ConfigError
+from gatekeeper.classify import Analysis
+from gatekeeper.policy import NAMESPACE_PREFIX, OverridePolicy
 from gatekeeper.sshsig import (
     ARMOR_BEGIN,
     RejectCode,
@@ -30,11 +30,8 @@ from gatekeeper.sshsig import (
 
 INFO_STRING = "gatekeeper-override"
 HEADER = "gatekeeper-override v1"
-NAMESPACE_PREFIX = "gatekeeper-override-v1@"
 MAX_COMMENT_CHARS = 65536  # GitHub's own limit for a comment body
 CLOCK_SKEW = timedelta(minutes=5)
-DEFAULT_MAX_LIFETIME = timedelta(hours=2)
-HARD_MAX_LIFETIME = timedelta(hours=24)
 MAX_REASON_CHARS = 500
 MAX_ADDRESS_CHARS = 4096
 
@@ -49,7 +46,6 @@ _ACTION = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _APPROVER = re.compile(r"[!-~]{1,256}")
 _APPROVER_FORBIDDEN = frozenset(',"\\*?')
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _FENCE_OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
 
 
@@ -344,35 +340,18 @@ class OverrideContext:
     changes: tuple[Change, ...]  # (action, address), any order
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OverridePolicy:
-    enabled: bool = True
-    signatures_required: int = 1
-    namespace_domain: str | None = None
-    max_lifetime: timedelta = DEFAULT_MAX_LIFETIME
-    require_user_verification: bool = False
-    allowed_signers_path: str = ALLOWED_SIGNERS_PATH
-
-    def __post_init__(self) -> None:
-        if self.signatures_required < 1:
-            raise ConfigError(
-                f"overrides.signatures_required is {self.signatures_required}",
-                "use 1 or more; disable overrides with overrides.enabled: false",
-            )
-        if not timedelta(0) < self.max_lifetime <= HARD_MAX_LIFETIME:
-            raise ConfigError(
-                f"overrides.max_lifetime {self.max_lifetime} is not within (0, 24h]",
-                "an override is for an emergency: use at most 24h (default 2h)",
-            )
-        if self.namespace_domain is not None and not _DOMAIN.fullmatch(self.namespace_domain):
-            raise ConfigError(
-                f"overrides.namespace_domain {self.namespace_domain!r} is not a domain name",
-                "use your organisation's domain, e.g. acme.example",
-            )
-
-    @property
-    def namespace(self) -> str | None:
-        return override_namespace(self.namespace_domain) if self.namespace_domain else None
+def bound_context(
+    repository: str, pull_request: int, head_sha: str, analysis: Analysis
+) -> OverrideContext:
+    """What an override must be bound to. The gate (expected values) and `sign` (the message
+    it signs) both call this, so the two can never compute the change list differently."""
+    return OverrideContext(
+        repository=repository,
+        pull_request=pull_request,
+        head_sha=head_sha,
+        plan_sha256=analysis.plan_digest,
+        changes=tuple((c.change.action.value, c.change.address) for c in analysis.gated),
+    )
 
 
 class Rejection(enum.StrEnum):

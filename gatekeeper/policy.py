@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -12,7 +13,11 @@ from typing import Any
 from gatekeeper import defaults
 from gatekeeper.errors import ConfigError
 
-HARD_MAX_LIFETIME_S = 24 * 3600
+NAMESPACE_PREFIX = "gatekeeper-override-v1@"
+DEFAULT_MAX_LIFETIME = timedelta(hours=2)
+HARD_MAX_LIFETIME = timedelta(hours=24)
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_DURATION = re.compile(r"(?:(\d{1,4})h)?(?:(\d{1,5})m)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +58,46 @@ class ApprovalPolicy:
     changes_requested_blocks: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class OverrideSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverridePolicy:
+    """The policy's `overrides` section, exactly as the gate and `sign` both use it."""
+
     enabled: bool = True
-    allowed_signers: str = defaults.ALLOWED_SIGNERS_PATH
     signatures_required: int = 1
     namespace_domain: str | None = None
-    max_lifetime_s: int = 2 * 3600
+    max_lifetime: timedelta = DEFAULT_MAX_LIFETIME
     require_user_verification: bool = False
+    allowed_signers_path: str = defaults.ALLOWED_SIGNERS_PATH
+
+    def __post_init__(self) -> None:
+        if self.signatures_required < 1:
+            raise ConfigError(
+                f"overrides.signatures_required is {self.signatures_required}",
+                "use 1 or more; disable overrides with overrides.enabled: false",
+            )
+        if not timedelta(0) < self.max_lifetime <= HARD_MAX_LIFETIME:
+            raise ConfigError(
+                f"overrides.max_lifetime {self.max_lifetime} is not within (0, 24h]",
+                "an override is for an emergency: use at most 24h (default 2h)",
+            )
+        if self.namespace_domain is not None and not _DOMAIN.fullmatch(self.namespace_domain):
+            raise ConfigError(
+                f"overrides.namespace_domain {self.namespace_domain!r} is not a domain name",
+                "use your organisation's domain, e.g. acme.example",
+            )
+
+    @property
+    def namespace(self) -> str | None:
+        """The SSHSIG namespace overrides are signed in; None while no domain is set."""
+        return NAMESPACE_PREFIX + self.namespace_domain if self.namespace_domain else None
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """`90m`, `2h` or `1h30m` (the policy's max_lifetime and `sign --ttl`); None if not one."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if m is None or not (m.group(1) or m.group(2)):
+        return None
+    return timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +113,7 @@ class Policy:
     forget_is_destructive: bool = False
     agents: AgentPolicy = field(default_factory=AgentPolicy)
     approvals: ApprovalPolicy = field(default_factory=ApprovalPolicy)
-    overrides: OverrideSettings = field(default_factory=OverrideSettings)
+    overrides: OverridePolicy = field(default_factory=OverridePolicy)
     gate_paths: tuple[str, ...] = defaults.GATE_PATHS
     comment: CommentSettings = field(default_factory=CommentSettings)
     source: str = "(built-in defaults)"
@@ -85,7 +122,7 @@ class Policy:
     @property
     def trust_root_paths(self) -> tuple[str, ...]:
         """Files whose change in a PR gates it (agent-authored) and disables overrides."""
-        return (*self.gate_paths, self.path, self.overrides.allowed_signers)
+        return (*self.gate_paths, self.path, self.overrides.allowed_signers_path)
 
 
 @cache
@@ -222,20 +259,33 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         changes_requested_blocks=ap.get("changes_requested_blocks", False),
     )
     ov = doc.get("overrides", {})
-    lifetime = _duration(ov.get("max_lifetime", "2h"))
-    if lifetime > HARD_MAX_LIFETIME_S:
-        raise ConfigError(
-            f"{source}: at overrides/max_lifetime: {ov['max_lifetime']} is longer than 24h",
-            "an override is for an emergency: use at most 24h",
-        )
-    overrides = OverrideSettings(
-        enabled=ov.get("enabled", True),
-        allowed_signers=ov.get("allowed_signers", defaults.ALLOWED_SIGNERS_PATH),
-        signatures_required=ov.get("signatures_required", 1),
-        namespace_domain=ov.get("namespace_domain"),
-        max_lifetime_s=lifetime,
-        require_user_verification=ov.get("require_user_verification", False),
+    text = ov.get("max_lifetime", "2h")
+    lifetime = parse_duration(text)
+    problem = (
+        "is not a duration (e.g. 90m, 2h, 1h30m)"
+        if lifetime is None
+        else "is longer than 24h"
+        if lifetime > HARD_MAX_LIFETIME
+        else "is zero"
+        if lifetime <= timedelta(0)
+        else None
     )
+    if lifetime is None or problem is not None:
+        raise ConfigError(
+            f"{source}: at overrides/max_lifetime: {text} {problem}",
+            "an override is for an emergency: use e.g. 90m or 2h, at most 24h",
+        )
+    try:
+        overrides = OverridePolicy(
+            enabled=ov.get("enabled", True),
+            allowed_signers_path=ov.get("allowed_signers", defaults.ALLOWED_SIGNERS_PATH),
+            signatures_required=ov.get("signatures_required", 1),
+            namespace_domain=ov.get("namespace_domain"),
+            max_lifetime=lifetime,
+            require_user_verification=ov.get("require_user_verification", False),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc.message}", exc.hint) from None
     cm = doc.get("comment", {})
     return Policy(
         mode=doc.get("mode", "enforce"),
@@ -249,10 +299,3 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         source=source,
         path=path,
     )
-
-
-def _duration(text: str) -> int:
-    m = re.fullmatch(r"(\d+)([mh])", text)
-    if not m:  # the schema already enforces the pattern
-        raise ConfigError(f"bad duration {text!r}", "use minutes or hours, e.g. 90m or 2h")
-    return int(m.group(1)) * (60 if m.group(2) == "m" else 3600)

@@ -15,8 +15,6 @@ from pathlib import Path
 from gatekeeper.allowed_signers import AllowedSigners
 from gatekeeper.errors import OverrideError
 from gatekeeper.overrides import (
-    DEFAULT_MAX_LIFETIME,
-    HARD_MAX_LIFETIME,
     INFO_STRING,
     Change,
     MalformedOverride,
@@ -26,6 +24,7 @@ from gatekeeper.overrides import (
     render_message,
     sort_changes,
 )
+from gatekeeper.policy import DEFAULT_MAX_LIFETIME, HARD_MAX_LIFETIME
 from gatekeeper.sshsig import (
     SignatureRejected,
     VerifiedSignature,

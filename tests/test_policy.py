@@ -12,7 +12,7 @@ def test_defaults() -> None:
     assert "aws_db_instance" in p.production.protected_types
     assert p.approvals.agent_authored == 2 and p.approvals.human_authored == 1
     assert ".github/gatekeeper.yml" in p.trust_root_paths
-    assert p.overrides.allowed_signers in p.trust_root_paths
+    assert p.overrides.allowed_signers_path in p.trust_root_paths
 
 
 def test_issue_example_config() -> None:
@@ -78,3 +78,19 @@ def test_missing_file() -> None:
 
 def test_empty_file_means_defaults() -> None:
     assert parse_policy(b"", source="g.yml").production == Policy().production
+
+
+def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
+    from datetime import timedelta
+
+    from gatekeeper.policy import parse_duration
+
+    p = parse_policy(b"overrides:\n  max_lifetime: 1h30m\n", source="g.yml")
+    assert p.overrides.max_lifetime == timedelta(minutes=90)
+    assert parse_duration("90m") == timedelta(minutes=90) and parse_duration("2H") is not None
+    assert parse_duration("h") is None and parse_duration("1d") is None
+    for bad in (b"0m", b"25h"):
+        with pytest.raises(ConfigError, match="at overrides/max_lifetime"):
+            parse_policy(b"overrides:\n  max_lifetime: " + bad + b"\n", source="g.yml")
+    with pytest.raises(ConfigError, match=r"g\.yml: overrides\.namespace_domain"):
+        parse_policy(b"overrides:\n  namespace_domain: -bad-\n", source="g.yml")

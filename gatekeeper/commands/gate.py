@@ -21,7 +21,7 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from gatekeeper import approvals as approvals_mod
@@ -563,7 +563,7 @@ class Gate:
         signers_text = None
         if not (trust and authorship.agent_authored) and not always:
             data = self.client.read_file(
-                self.repo, policy.overrides.allowed_signers, facts.base_sha
+                self.repo, policy.overrides.allowed_signers_path, facts.base_sha
             )
             signers_text = None if data is None else data.decode("utf-8", "replace")
         return evaluate_signed_overrides(
@@ -823,26 +823,11 @@ def evaluate_signed_overrides(
     bad: str | None = None
     if allowed_signers_text is not None:
         try:
-            signers = parse_allowed_signers(
-                allowed_signers_text, source=f"{settings.allowed_signers}@{facts.base_sha[:12]}"
-            )
+            where = f"{settings.allowed_signers_path}@{facts.base_sha[:12]}"
+            signers = parse_allowed_signers(allowed_signers_text, source=where)
         except ConfigError as exc:
             bad = exc.message
-    ov_policy = ov.OverridePolicy(
-        enabled=settings.enabled,
-        signatures_required=settings.signatures_required,
-        namespace_domain=settings.namespace_domain,
-        max_lifetime=timedelta(seconds=settings.max_lifetime_s),
-        require_user_verification=settings.require_user_verification,
-        allowed_signers_path=settings.allowed_signers,
-    )
-    expected = ov.OverrideContext(
-        repository=facts.repository,
-        pull_request=facts.number,
-        head_sha=facts.head_sha,
-        plan_sha256=analysis.plan_digest,
-        changes=tuple((c.change.action.value, c.change.address) for c in analysis.gated),
-    )
+    expected = ov.bound_context(facts.repository, facts.number, facts.head_sha, analysis)
     comments = [
         ov.OverrideComment(
             id=c.id,
@@ -854,7 +839,7 @@ def evaluate_signed_overrides(
         for c in facts.comments
     ]
     result = ov.evaluate_overrides(
-        comments, signers, expected, ov_policy, now, trust_root_changed=trust_root_changed
+        comments, signers, expected, settings, now, trust_root_changed=trust_root_changed
     )
     if bad is not None:
         return _Unavailable(f"the allowed_signers file is invalid: {bad}", result.required)

@@ -32,21 +32,25 @@ from gatekeeper.commands.check import add_plan_arguments, plan_args
 from gatekeeper.errors import ConfigError, OverrideError
 from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.overrides import (
-    DEFAULT_MAX_LIFETIME,
-    HARD_MAX_LIFETIME,
     MAX_REASON_CHARS,
-    Change,
     OverrideComment,
     OverrideContext,
     OverrideMessage,
-    OverridePolicy,
+    bound_context,
     evaluate_overrides,
     format_change,
     format_time,
     render_message,
 )
 from gatekeeper.plan import Plan
-from gatekeeper.policy import OverrideSettings, Policy, parse_policy
+from gatekeeper.policy import (
+    DEFAULT_MAX_LIFETIME,
+    HARD_MAX_LIFETIME,
+    OverridePolicy,
+    Policy,
+    parse_duration,
+    parse_policy,
+)
 from gatekeeper.signing import (
     build_message,
     check_signature,
@@ -54,8 +58,6 @@ from gatekeeper.signing import (
     sign_with_ssh_keygen,
 )
 from gatekeeper.sshsig import PublicKey, SignatureRejected, parse_signature, public_key_from_openssh
-
-_TTL = re.compile(r"(?:(\d{1,5})h)?(?:(\d{1,5})m)?")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,10 +142,9 @@ def _pr_number(text: str) -> int:
 
 def parse_ttl(text: str) -> timedelta:
     """`90m`, `2h` or `1h30m`; positive and at most 24h."""
-    m = _TTL.fullmatch(text.strip().lower())
-    if m is None or not (m.group(1) or m.group(2)):
+    ttl = parse_duration(text)
+    if ttl is None:
         raise OverrideError(f"--ttl {text!r} is not a duration", "use e.g. 90m, 2h or 1h30m")
-    ttl = timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
     if ttl <= timedelta(0):
         raise OverrideError(f"--ttl {text!r} is zero", "use e.g. 90m or 2h")
     if ttl > HARD_MAX_LIFETIME:
@@ -152,23 +153,6 @@ def parse_ttl(text: str) -> timedelta:
             "an override is for an emergency: ask for the shortest window that covers it",
         )
     return ttl
-
-
-def override_policy(settings: OverrideSettings) -> OverridePolicy:
-    """The evaluator's view of the policy's `overrides` section."""
-    return OverridePolicy(
-        enabled=settings.enabled,
-        signatures_required=settings.signatures_required,
-        namespace_domain=settings.namespace_domain,
-        max_lifetime=timedelta(seconds=settings.max_lifetime_s),
-        require_user_verification=settings.require_user_verification,
-        allowed_signers_path=settings.allowed_signers,
-    )
-
-
-def gated_changes(analysis: Analysis) -> tuple[Change, ...]:
-    """(action, address) of every gated change: what the gate binds an override to."""
-    return tuple((c.change.action.value, c.change.address) for c in analysis.gated)
 
 
 def _duration(td: timedelta) -> str:
@@ -399,7 +383,7 @@ def _base_policy(client: GitHubClient, pull: gh.PullHead, path: str) -> Policy:
 
 
 def _allowed_signers(client: GitHubClient, pull: gh.PullHead, policy: Policy) -> AllowedSigners:
-    path = policy.overrides.allowed_signers
+    path = policy.overrides.allowed_signers_path
     data = gh.read_base_file(client, pull.repository, path, pull.base_sha)
     where = f"{path}@{pull.base_sha[:12]}"
     if data is None:
@@ -434,7 +418,7 @@ def prepare(
             "an override only matters for an open PR",
         )
     policy = _base_policy(client, pull, args.config)
-    overrides = override_policy(policy.overrides)
+    overrides = policy.overrides
     namespace = overrides.namespace
     if not overrides.enabled:
         raise OverrideError(
@@ -475,7 +459,8 @@ def prepare(
     approver = choose_approver(args.approver, key, pub_path, allowed, namespace, now)
 
     analysis = plans.analyze(policy, pull)
-    changes = gated_changes(analysis)
+    context = bound_context(pull.repository, pull.number, pull.head_sha, analysis)
+    changes = context.changes
     if not changes:
         raise OverrideError(
             f"the plans have no gated changes under the base policy ({policy.source}): "
@@ -493,13 +478,6 @@ def prepare(
         reason=reason,
         issued_at=now,
         lifetime=lifetime,
-    )
-    context = OverrideContext(
-        repository=pull.repository,
-        pull_request=pull.number,
-        head_sha=pull.head_sha,
-        plan_sha256=analysis.plan_digest,
-        changes=changes,
     )
     return Prepared(pull, policy, overrides, namespace, allowed, analysis, message, context)
 
