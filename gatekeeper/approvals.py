@@ -8,9 +8,14 @@
   of that commit equals the current one (see `digest_at`). Trade-off: approvals survive
   pushes that do not change what gets destroyed (fewer re-approvals), but the approver did
   not see the rest of the new code; the digest binds the destroyed objects, not the code.
+- When the PR changes the trust root (policy, allowed_signers, gate paths) or the gate found
+  an always-gated condition (e.g. the plan job is not trusted), `stale: digest` does not
+  apply: the digest binds the plan, and the plan (or the rules judging it) is what changed.
 - Never counted: the PR author, every operator (commit author, committer, Co-authored-by
-  human), bots and agents, and, when the policy asks, reviewers without write permission
-  or outside the required teams. Unknown permission or membership counts as "no".
+  human), bots and agents; by default (`require_association`) anyone whose
+  author_association is not OWNER, MEMBER or COLLABORATOR (on a public repository anyone
+  can approve); and, when the policy asks, reviewers without write permission or outside
+  the required teams. Unknown association, permission or membership counts as "no".
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 
 from gatekeeper import globs
 from gatekeeper.authorship import Authorship, agent_kind, short_sha
-from gatekeeper.facts import Actor, PullRequestFacts, ReviewFacts
+from gatekeeper.facts import TRUSTED_ASSOCIATIONS, Actor, PullRequestFacts, ReviewFacts
 from gatekeeper.policy import AgentPolicy, ApprovalPolicy
 
 APPROVED = "APPROVED"
@@ -124,11 +129,14 @@ def evaluate(
     plan_labels: Iterable[str] = (),
     current_digest: str | None = None,
     digest_at: Mapping[str, str] | None = None,
+    head_only: str | None = None,
 ) -> ApprovalResult:
     """Count the distinct human approvals of the current head.
 
     `digest_at` maps commit SHAs to the gated-change digest verified for that commit; it is
-    used only with `stale: digest`."""
+    used only with `stale: digest`. `head_only`: why `stale: digest` does not apply to this
+    PR (it changes the trust root, or the plan job is not trusted): only approvals of the
+    head commit count."""
     required = required_approvals(
         policy, agent_authored=authorship.agent_authored, plan_labels=plan_labels
     )
@@ -149,7 +157,9 @@ def evaluate(
                     )
                 )
             continue
-        why = disqualified(user, facts, authorship, policy, agents)
+        why = disqualified(
+            user, facts, authorship, policy, agents, association=review.author_association
+        )
         if state == CHANGES_REQUESTED:
             if why is None:
                 blocking.append(
@@ -172,7 +182,9 @@ def evaluate(
         if why is not None:
             excluded.append(NotCounted(login, user.id, why[0], review.commit_id, why[1]))
             continue
-        stale_reason = _staleness(review, facts.head_sha, policy, current_digest, digest_at)
+        stale_reason = _staleness(
+            review, facts.head_sha, policy, current_digest, digest_at, head_only
+        )
         if stale_reason is not None:
             short = f"approved an older commit ({short_sha(review.commit_id or '?')})"
             stale.append(NotCounted(login, user.id, stale_reason, review.commit_id, short))
@@ -202,8 +214,12 @@ def disqualified(
     authorship: Authorship,
     policy: ApprovalPolicy,
     agents: AgentPolicy,
+    *,
+    association: str | None = None,
 ) -> tuple[str, str] | None:
-    """Why this reviewer's approval can never count, as (reason, short reason), or None."""
+    """Why this reviewer's approval can never count, as (reason, short reason), or None.
+
+    `association`: the review's author_association (None: unknown)."""
     if _same_account(user, facts.author):
         return "the PR author", "the PR author"
     kind = agent_kind(user, agents)
@@ -214,6 +230,13 @@ def disqualified(
     op = authorship.operator_reason(user)
     if op is not None:
         return f"an operator of this PR: {op}", _short_role(op)
+    if policy.require_association and (association or "").upper() not in TRUSTED_ASSOCIATIONS:
+        shown = association or "unknown"
+        return (
+            f"not a collaborator, member or owner of the repository "
+            f"(author_association {shown}; policy approvals.require_association)",
+            "not a collaborator",
+        )
     login = (user.login or "").casefold()
     if policy.require_write_permission:
         perm = facts.permissions.get(login)
@@ -246,11 +269,17 @@ def _staleness(
     policy: ApprovalPolicy,
     current_digest: str | None,
     digest_at: Mapping[str, str] | None,
+    head_only: str | None = None,
 ) -> str | None:
     commit = review.commit_id
     if commit == head_sha:
         return None
     shown = short_sha(commit) if commit else "an unknown commit"
+    if policy.stale == "digest" and head_only:
+        return (
+            f"approved {shown}, not the head {short_sha(head_sha)}; stale: digest does not "
+            f"apply: {head_only}"
+        )
     if policy.stale == "digest" and commit and current_digest and digest_at:
         then = digest_at.get(commit)
         if then == current_digest:

@@ -17,7 +17,7 @@ import msgspec
 from gatekeeper import globs
 from gatekeeper.plan import Action, Plan, ResourceChange, canonical_json
 from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.redact import SENSITIVE, is_sensitive
+from gatekeeper.redact import SENSITIVE, change_secrets, is_sensitive, redacted_sides
 from gatekeeper.sourcefacts import SourceFacts
 
 SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
@@ -167,7 +167,8 @@ def _plan_tags(
 ) -> None:
     keys = {k.casefold() for k in prod.tag_keys}
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
-    for side, value, sens, unk in _sides(change):
+    union, secrets = change_secrets(change)  # what may be shown: redact.py's one rule
+    for side, value, _sens, unk in _sides(change):
         if unk is True:
             unknown.append(
                 Reason("unknown_tags", f"the whole {side} object is unknown until apply")
@@ -189,8 +190,10 @@ def _plan_tags(
                 vglob = globs.first_match(prod.tag_values, val, casefold=True)
                 if not vglob:
                     continue
-                shown = SENSITIVE if is_sensitive(sens, (attr, key)) else repr(val)
-                matches.setdefault(f"{attr}.{key} = {shown}", []).append(side)
+                hidden = is_sensitive(union, (attr, key)) or val in secrets
+                shown = SENSITIVE if hidden else repr(val)
+                shown_key = "(sensitive key)" if key in secrets else key
+                matches.setdefault(f"{attr}.{shown_key} = {shown}", []).append(side)
     for text, sides in matches.items():
         found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
 
@@ -226,14 +229,26 @@ def _code_tags(
         )
         return
     keys = {k.casefold() for k in prod.tag_keys}
+    from_code: list[Reason] = []
     for attr, tags in facts.tags.items():
         if attr not in prod.tag_attributes:
             continue
         for key, val in tags.items():
             if key.casefold() in keys and globs.first_match(prod.tag_values, val, casefold=True):
-                found.append(Reason("tag", f"{attr}.{key} = {val!r} (from code)"))
+                from_code.append(Reason("tag", f"{attr}.{key} = {val!r} (from code)"))
+    found.extend(from_code)
     for why in facts.unresolved:
         unknown.append(Reason("unresolved_tags", why))
+    if facts.tags_from_pr_only and not from_code:
+        # Self-reported data may only make the outcome stricter (trust model).
+        unknown.append(
+            Reason(
+                "self_reported_tags",
+                "its tags were read only from the PR's own code, which can make it production "
+                "but never clear it: give the base commit's checkout (--base-source, or the "
+                "Action's base-source-dir)",
+            )
+        )
 
 
 def _has_notes(change: ResourceChange) -> bool:
@@ -272,7 +287,10 @@ def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]
 
 
 def before_sha256(change: ResourceChange) -> str:
-    return hashlib.sha256(canonical_json(change.before())).hexdigest()
+    """SHA-256 of the destroyed object as outputs may show it (secrets redacted): a hash of
+    the raw value would let anyone who sees the digest and the rest of the object guess a
+    low-entropy secret offline."""
+    return hashlib.sha256(canonical_json(redacted_sides(change)[0])).hexdigest()
 
 
 def plan_digest(changes: Iterable[ClassifiedChange]) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from gatekeeper import __version__
 from gatekeeper.errors import EXIT_BUG, EXIT_INPUT, GatekeeperError
+from gatekeeper.render.escape import terminal
 
 # Subcommand modules; each has add_parser(sub). Imported lazily by name to keep startup fast.
 # name -> one-line help. Only the invoked command's module is imported (the gate's pulls in
@@ -23,7 +24,7 @@ COMMANDS = {
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse exits 2 too; keep our one-line "error/hint" shape.
-        self.exit(EXIT_INPUT, f"error: {message}\nhint: see `{self.prog} --help`\n")
+        self.exit(EXIT_INPUT, f"error: {terminal(message)}\nhint: see `{self.prog} --help`\n")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -64,9 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"error: {exc.message}", file=sys.stderr)
+        # The message and hint may quote untrusted text (a plan's diagnostics, a bundle, a
+        # file name): escape sequences and bidi controls are shown, never acted on.
+        print(f"error: {terminal(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {terminal(exc.hint)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -78,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"error: internal error (a bug): {type(exc).__name__}: {exc}", file=sys.stderr)
+        what = terminal(f"{type(exc).__name__}: {exc}")
+        print(f"error: internal error (a bug): {what}", file=sys.stderr)
         print("hint: rerun with --debug and report the traceback", file=sys.stderr)
         return EXIT_BUG
 

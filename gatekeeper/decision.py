@@ -108,6 +108,17 @@ def approval_summary(approvals: ApprovalResult, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
+def overrides_can_count(
+    trust_root: Sequence[TrustRootChange], always_gated: Sequence[str] = ()
+) -> bool:
+    """Whether a signed override may count for this PR at all. Never when the PR changes the
+    trust root (the policy, allowed_signers or a gate path, whoever wrote it: an override
+    must not vouch for a change to the rules that judge overrides) or the gate found an
+    always-gated condition (e.g. the plan job is not trusted). The gate and the decision
+    both ask this one question."""
+    return not trust_root and not always_gated
+
+
 def _not_counted_line(kind: str, x: NotCounted) -> str:
     return f"{kind}: @{x.login}: {x.reason}"
 
@@ -131,7 +142,7 @@ def decide_gate(
       list): with anything gated, the PR stays blocked.
     - allowed when the distinct human approvals reach the requirement (and no qualified
       change request blocks, when the policy says so), or when signed overrides suffice
-      and the trust root is untouched.
+      and `overrides_can_count`.
     """
     advisory = policy.mode == "advisory"
     gated = analysis.gated
@@ -174,8 +185,11 @@ def decide_gate(
         return done(
             ALLOW, f"allowed: {counted} of {required} required human approvals{by} for {what}"
         )
-    trust_touched = bool(files or always_gated)
-    if overrides is not None and overrides.satisfied and not trust_touched:
+    if (
+        overrides is not None
+        and overrides.satisfied
+        and overrides_can_count(trust_root, always_gated)
+    ):
         by = ", ".join(overrides.principals)
         return done(ALLOW, f"allowed by signed override ({by}) for {what}")
     missing = approvals.missing

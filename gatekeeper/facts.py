@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # GitHub lists at most this many commits for a pull request (GET /pulls/{n}/commits).
 COMMITS_LIST_CAP = 250
@@ -20,11 +21,26 @@ FILES_LIST_CAP = 3000
 WEB_FLOW_LOGINS = frozenset({"web-flow"})
 WEB_FLOW_EMAILS = frozenset({"noreply@github.com"})
 
+# GitHub's author_association values of people with a standing in the repository: the owner,
+# members of the owning organization and invited collaborators. Every other value
+# (CONTRIBUTOR, FIRST_TIME_CONTRIBUTOR, FIRST_TIMER, MANNEQUIN, NONE) is anyone at all.
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
 _NOREPLY = re.compile(
     r"^(?:(?P<id>\d+)\+)?(?P<login>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?)"
     r"@users\.noreply\.(?:github\.com|[A-Za-z0-9.-]+)$",
     re.IGNORECASE,
 )
+
+
+def dig(doc: Any, *path: str) -> Any:
+    """`doc[path[0]][path[1]]...` through JSON objects; None where a step is missing or
+    not an object (GitHub payloads and API answers are read with this, then type-checked)."""
+    for p in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(p)
+    return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,9 @@ class ReviewFacts:
     state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
     commit_id: str | None
     submitted_at: str | None  # ISO 8601, as GitHub sent it
+    # GitHub's author_association of the reviewer with the repository (OWNER, MEMBER,
+    # COLLABORATOR, CONTRIBUTOR, NONE, ...): authenticated API data. None: not sent (unknown).
+    author_association: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,14 +137,19 @@ def parse_attribute(snippet: str) -> Expr:
     except Exception as exc:  # lark raises many types; all mean "cannot parse this"
         line = int(getattr(exc, "line", 1) or 1)
         col = int(getattr(exc, "column", 1) or 1)
-        raise ExprError(line, col, _lark_message(exc)) from None
+        # The message quotes the offending token: not when it may be a sensitive() argument.
+        message = "a syntax error" if _SENSITIVE_CALL.search(snippet) else _lark_message(exc)
+        raise ExprError(line, col, message) from None
     body = _first_tree(tree, "body")
     attr = _first_tree(body, "attribute") if body is not None else None
     if attr is None:
         raise ExprError(1, 1, "not an attribute")
     exprs = [c for c in attr.children if _is_tree(c)]
     # children: identifier (name), expression
-    expr = _conv(exprs[-1], snippet)
+    try:
+        expr = _conv(exprs[-1], snippet)
+    except RecursionError:  # ((((...)))) thousands deep: unresolved, not a crash
+        raise ExprError(1, 1, "the expression is nested too deeply") from None
     if len(_cache) < 200_000:
         _cache[snippet] = expr
     return expr
@@ -269,8 +274,7 @@ def _source(tree: Any, snippet: str) -> str:
     meta = getattr(tree, "meta", None)
     if meta is None or getattr(meta, "empty", True):
         return tree.data  # type: ignore[no-any-return]
-    text = " ".join(snippet[meta.start_pos : meta.end_pos].split())
-    return text if len(text) <= 80 else text[:77] + "..."
+    return _short(snippet[meta.start_pos : meta.end_pos])
 
 
 def _conv(t: Any, snippet: str) -> Expr:
@@ -473,8 +477,40 @@ _TEMPLATE_START = re.compile(r"\$\$\{|%%\{|\$\{|%\{")
 
 
 def _short(s: str) -> str:
-    s = " ".join(s.split())
+    """Source text to show in a message: sensitive() arguments hidden, one line, shortened."""
+    s = " ".join(hide_sensitive(s).split())
     return s if len(s) <= 80 else s[:77] + "..."
+
+
+# ---------------------------------------------------------------- sensitive() arguments
+#
+# What is passed to sensitive() is a secret even when the code spells it out
+# (`sensitive("hunter2")`): no message may show it. `show` prints such a call as
+# `sensitive(...)`, the source text kept for an unevaluated expression (`Other.text`) has the
+# arguments cut out, and a parse error in an expression that calls sensitive() quotes nothing.
+
+_SENSITIVE_CALL = re.compile(r"(?<!\w)sensitive\s*\(")
+HIDDEN = "sensitive(...)"
+
+
+def hide_sensitive(text: str) -> str:
+    """`text` (HCL source) with the arguments of every sensitive(...) call cut out. When the
+    end of a call cannot be found, everything after its opening parenthesis is cut."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = _SENSITIVE_CALL.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos : m.start()] + HIDDEN)
+        try:
+            close = _skip_code(text, m.end(), len(text), stop_at_newline=False)
+        except ScanError:
+            return "".join(out)
+        if close >= len(text) or text[close] != ")":
+            return "".join(out)
+        pos = close + 1
 
 
 def from_json(value: Any) -> Expr:
@@ -506,6 +542,8 @@ def show(expr: Expr) -> str:
     if isinstance(expr, Access):
         return show(expr.base) + _steps(expr.steps)
     if isinstance(expr, Call):
+        if expr.name == "sensitive":
+            return HIDDEN
         return f"{expr.name}({', '.join(show(a) for a in expr.args)}{'...' if expr.expand else ''})"
     if isinstance(expr, Other):
         return expr.text

@@ -101,7 +101,7 @@ def scan_body(text: str, start: int = 0, end: int | None = None) -> Body:
         name = m.group()
         p = _spaces(text, m.end(), end)
         if p < end and text[p] == "=" and text[p + 1 : p + 2] != "=":
-            expr_end = _skip_code(text, p + 1, end, stop_at_newline=True)
+            expr_end = _skip_nested(text, p + 1, end, stop_at_newline=True)
             if expr_end < end and text[expr_end] != "\n":
                 raise ScanError(expr_end, f"unexpected {text[expr_end]!r}")
             if name not in attrs:
@@ -131,12 +131,20 @@ def scan_body(text: str, start: int = 0, end: int | None = None) -> Body:
             labels.append(nm.group())
             p = nm.end()
         body_start = p + 1
-        close = _skip_code(text, body_start, end, stop_at_newline=False)
+        close = _skip_nested(text, body_start, end, stop_at_newline=False)
         if close >= end or text[close] != "}":
             raise ScanError(m.start(), f"block {_header(name, labels)} is never closed")
         blocks.append(Block(name, tuple(labels), m.start(), body_start, close))
         pos = close + 1
     return Body(attrs, blocks)
+
+
+def _skip_nested(text: str, pos: int, end: int, *, stop_at_newline: bool) -> int:
+    """_skip_code, with nesting too deep for the recursion ("${"${"${...}"}"}") a ScanError."""
+    try:
+        return _skip_code(text, pos, end, stop_at_newline=stop_at_newline)
+    except RecursionError:
+        raise ScanError(pos, "nested too deeply to read") from None
 
 
 def _spaces(text: str, pos: int, end: int) -> int:

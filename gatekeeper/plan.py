@@ -198,6 +198,13 @@ class _LogDiag(msgspec.Struct):
     address: str | None = None
 
 
+class _LogSummary(msgspec.Struct):
+    add: int = 0
+    change: int = 0
+    remove: int = 0
+    operation: str = "plan"
+
+
 class _LogLine(msgspec.Struct):
     type: str | None = None
     level: str | None = msgspec.field(default=None, name="@level")
@@ -205,6 +212,7 @@ class _LogLine(msgspec.Struct):
     terraform: str | None = None
     ui: str | None = None
     change: _LogChange | None = None
+    changes: _LogSummary | None = None
     diagnostic: _LogDiag | None = None
 
 
@@ -241,6 +249,19 @@ _LOG_ACTIONS: dict[str, tuple[Action, ReplaceOrder | None]] = {
     "import": (Action.NOOP, None),
     "forget": (Action.FORGET, None),
     "remove": (Action.FORGET, None),
+}
+
+
+# How destructive an action is, for merging log messages that share an address.
+_RANK = {
+    Action.NOOP: 0,
+    Action.READ: 1,
+    Action.CREATE: 2,
+    Action.UPDATE: 3,
+    Action.FORGET: 4,
+    Action.DELETE: 5,
+    Action.REPLACE: 6,
+    Action.UNKNOWN: 7,
 }
 
 
@@ -511,18 +532,24 @@ def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, d
     diags: list[Diagnostic] = []
     version: str | None = None
     ui: str | None = None
-    saw_summary = False
+    summary: _LogSummary | None = None
+    destroys = 0  # planned destroy messages, deposed objects included
     for _n, msg in messages:
         t = msg.type
         if t == "version":
             version, ui = msg.terraform, msg.ui
         elif t == "planned_change" and msg.change is not None:
             rc = _log_change(msg.change, label, drift=False)
-            changes[rc.address] = rc  # a later message for the same address supersedes
+            destroys += rc.action in (Action.DELETE, Action.REPLACE)
+            # The log has no field for deposed objects: a deposed object's delete and the
+            # current object's change share one address. Keep the more destructive one.
+            seen = changes.get(rc.address)
+            if seen is None or _RANK[rc.action] >= _RANK[seen.action]:
+                changes[rc.address] = rc
         elif t == "resource_drift" and msg.change is not None:
             drift.append(_log_change(msg.change, label, drift=True))
         elif t == "change_summary":
-            saw_summary = True
+            summary = msg.changes or _LogSummary()
         elif t == "diagnostic" and msg.diagnostic is not None:
             d = msg.diagnostic
             diags.append(Diagnostic(d.severity, d.summary, d.detail, d.address))
@@ -537,11 +564,18 @@ def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, d
         )
     if ui is not None and not ui.startswith(("0.", "1.")):
         raise PlanError(f"{path}: log ui version {ui} is newer than this gatekeeper understands")
-    if not saw_summary:
+    if summary is None:
         # Without the summary line the log may be cut off: some changes could be missing.
         raise PlanError(
             f"{path}: the plan log has no change_summary line: it is incomplete",
             "capture the whole output of `terraform plan -json`",
+        )
+    if summary.operation == "plan" and summary.remove > destroys:
+        # Terraform's own count says more objects are destroyed than the log shows.
+        raise PlanError(
+            f"{path}: the plan log's summary says {summary.remove} to destroy, but only "
+            f"{destroys} destroy messages are in the log: it is incomplete or edited",
+            "capture the whole, unmodified output of `terraform plan -json`",
         )
     return Plan(
         label=label,

@@ -53,6 +53,7 @@ class ApprovalPolicy:
     human_authored: int = 1
     rules: tuple[ApprovalRule, ...] = ()
     stale: str = "head"  # "head" | "digest"
+    require_association: bool = True  # OWNER, MEMBER or COLLABORATOR (author_association)
     require_write_permission: bool = False
     required_teams: tuple[str, ...] = ()
     changes_requested_blocks: bool = False
@@ -254,6 +255,7 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
             for r in ap.get("rules", ())
         ),
         stale=ap.get("stale", "head"),
+        require_association=ap.get("require_association", True),
         require_write_permission=ap.get("require_write_permission", False),
         required_teams=tuple(ap.get("required_teams", ())),
         changes_requested_blocks=ap.get("changes_requested_blocks", False),

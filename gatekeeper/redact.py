@@ -1,11 +1,23 @@
 """Masking of values Terraform marked sensitive. Terraform writes them in clear text into
-`show -json` output; the `*_sensitive` mirrors say which leaves they are."""
+`show -json` output; the `*_sensitive` mirrors say which leaves they are.
+
+Every output that shows attribute values (reasons, diffs, the plan bundle, replace paths)
+and the digest go through `redacted_sides`/`redacted_paths`, so one rule decides what is
+secret: a path marked on EITHER side (a value newly marked sensitive is a secret before too),
+and any string equal to a secret string anywhere in the change (provider-computed copies,
+such as `tags_all`, are not marked by Terraform).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gatekeeper.plan import ResourceChange
+
 SENSITIVE = "(sensitive value)"
+# Masks deeper than any provider schema are treated as "all sensitive" (fail closed), which
+# also keeps the helpers below from recursing without bound.
+MAX_MASK_DEPTH = 64
 
 
 def is_sensitive(mask: Any, path: tuple[str | int, ...] = ()) -> bool:
@@ -37,25 +49,137 @@ def any_sensitive(mask_: Any) -> bool:
     return False
 
 
-def mask(value: Any, sensitive: Any) -> Any:
-    """A copy of `value` with every sensitive leaf or subtree replaced by SENSITIVE.
+def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> Any:
+    """A copy of `value` with every sensitive leaf or subtree replaced by SENSITIVE, and every
+    string (value or map key) equal to one of `secrets` hidden too.
 
-    Iterative: a plan may nest values ~1000 levels deep (msgspec's limit), past Python's
-    recursion limit, and masking must never be the step that fails."""
+    Fails closed: a mask whose shape does not fit the value hides the whole value if the mask
+    marks anything. Iterative: a plan may nest values ~1000 levels deep (msgspec's limit),
+    past Python's recursion limit, and masking must never be the step that fails."""
     holder: list[Any] = [None]
     stack: list[tuple[Any, Any, Any, Any]] = [(value, sensitive, holder, 0)]
     while stack:
         v, s, parent, key = stack.pop()
         if s is True:
             parent[key] = SENSITIVE
-        elif isinstance(v, dict) and isinstance(s, dict):
-            out: dict[Any, Any] = dict.fromkeys(v)  # keeps the key order
+        elif isinstance(v, dict) and (s is None or s is False or isinstance(s, dict)):
+            sd = s if isinstance(s, dict) else {}
+            out: dict[Any, Any] = {}
             parent[key] = out
-            stack.extend((item, s.get(k), out, k) for k, item in v.items())
-        elif isinstance(v, list) and isinstance(s, list):
+            for n, (k, item) in enumerate(v.items()):
+                shown = f"(sensitive key {n + 1})" if k in secrets else k
+                out[shown] = None  # keeps the key order
+                stack.append((item, sd.get(k), out, shown))
+        elif isinstance(v, list) and (s is None or s is False or isinstance(s, list)):
+            sl = s if isinstance(s, list) else []
             items: list[Any] = [None] * len(v)
             parent[key] = items
-            stack.extend((item, s[i] if i < len(s) else None, items, i) for i, item in enumerate(v))
+            stack.extend(
+                (item, sl[i] if i < len(sl) else None, items, i) for i, item in enumerate(v)
+            )
+        elif isinstance(s, (dict, list)) and any_sensitive(s):
+            parent[key] = SENSITIVE  # a mask that does not fit the value: hide, never guess
+        elif isinstance(v, str) and v in secrets:
+            parent[key] = SENSITIVE
         else:
             parent[key] = v
     return holder[0]
+
+
+def _depth(node: Any) -> int:
+    deepest = 0
+    stack = [(node, 0)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > MAX_MASK_DEPTH:
+            break
+        if isinstance(n, dict):
+            stack.extend((v, d + 1) for v in n.values())
+        elif isinstance(n, list):
+            stack.extend((v, d + 1) for v in n)
+    return deepest
+
+
+def union_masks(a: Any, b: Any) -> Any:
+    """A sensitivity mask marking every path either mask marks (too deep: everything)."""
+    if _depth(a) > MAX_MASK_DEPTH or _depth(b) > MAX_MASK_DEPTH:
+        return True
+    return _union(a, b)
+
+
+def _union(a: Any, b: Any) -> Any:
+    if a is True or b is True:
+        return True
+    if isinstance(a, dict) or isinstance(b, dict):
+        da = a if isinstance(a, dict) else {}
+        db = b if isinstance(b, dict) else {}
+        return {k: _union(da.get(k), db.get(k)) for k in {*da, *db}}
+    if isinstance(a, list) or isinstance(b, list):
+        la = a if isinstance(a, list) else []
+        lb = b if isinstance(b, list) else []
+        return [
+            _union(la[i] if i < len(la) else None, lb[i] if i < len(lb) else None)
+            for i in range(max(len(la), len(lb)))
+        ]
+    return False
+
+
+def secret_strings(value: Any, sensitive: Any) -> frozenset[str]:
+    """The non-empty strings (values and map keys) under sensitive paths of `value`."""
+    found: set[str] = set()
+    stack: list[tuple[Any, Any]] = [(value, sensitive)]
+    while stack:
+        v, s = stack.pop()
+        # hidden: marked, or a mask that does not fit the value but marks something (as `mask`)
+        misfit = isinstance(s, (dict, list)) and not isinstance(v, type(s)) and any_sensitive(s)
+        hidden = s is True or misfit
+        if isinstance(v, dict):
+            if hidden:
+                found.update(k for k in v if isinstance(k, str) and k)
+            sd = s if isinstance(s, dict) else {}
+            stack.extend((item, True if hidden else sd.get(k)) for k, item in v.items())
+        elif isinstance(v, list):
+            sl = s if isinstance(s, list) else []
+            stack.extend(
+                (item, True if hidden else (sl[i] if i < len(sl) else None))
+                for i, item in enumerate(v)
+            )
+        elif hidden and isinstance(v, str) and v:
+            found.add(v)
+    return frozenset(found)
+
+
+def change_secrets(change: ResourceChange) -> tuple[Any, frozenset[str]]:
+    """(the union of both sides' masks, the secret strings of both sides) for one change."""
+    union = union_masks(change.before_sensitive(), change.after_sensitive())
+    secrets = secret_strings(change.before(), union) | secret_strings(change.after(), union)
+    return union, secrets
+
+
+def redacted_sides(change: ResourceChange) -> tuple[Any, Any]:
+    """(before, after) with every secret of the change hidden: what any output may show."""
+    union, secrets = change_secrets(change)
+    return mask(change.before(), union, secrets), mask(change.after(), union, secrets)
+
+
+def redacted_paths(change: ResourceChange) -> tuple[tuple[str | int, ...], ...]:
+    """`replace_paths`, each cut after its first sensitive step: a key inside a sensitive map
+    (or equal to a secret) is itself a secret."""
+    if not change.replace_paths:
+        return ()
+    union, secrets = change_secrets(change)
+    out: list[tuple[str | int, ...]] = []
+    for path in change.replace_paths:
+        kept: list[str | int] = []
+        for step in path:
+            if isinstance(step, str) and step in secrets:
+                kept.append(SENSITIVE)
+                break
+            kept.append(step)
+            if is_sensitive(union, tuple(kept)):
+                if len(kept) < len(path):
+                    kept.append(SENSITIVE)
+                break
+        out.append(tuple(kept))
+    return tuple(out)

@@ -23,11 +23,23 @@ Decisions (see README "Source mapping"):
   terraform.tfvars / *.auto.tfvars) *and* as unresolved, unless that value already makes the
   change production. Variables of child modules set by a module argument (or their
   defaults) cannot be overridden from outside and resolve normally.
+- A variable declared `sensitive = true` (in its block or an override file) and a value
+  passed to `sensitive()` are never read: not from .tfvars, a module argument or a default.
+  What depends on one is unresolved, with a reason that names the variable (never its
+  value), so the change stays possibly production. Parse errors in .tfvars files and in
+  expressions that call sensitive() quote no text.
 - `Location.file` is relative to the repository root: `--repo-root`, else the nearest
   directory above the source dir that holds `.git`, else the current directory.
 - Tags of a destroyed object come from the base code when `--base-source` is given (a
   delete reads the base, a replace reads both and keeps the production value); otherwise
-  from the PR's code, with a note.
+  from the PR's code, with a note. When the base code is given but does not describe the
+  object, the PR's tags can make it production, never clear it (unresolved otherwise).
+- Override files: their resource attributes replace the block's (tags read from them);
+  override module calls, locals, variables and providers are not merged and leave
+  non-production tags unresolved.
+- Code is read only under the repository root and the source dir (real paths: a module
+  source or symlink leading outside is not followed; without a repository root, under the
+  source dir only), and no file over MAX_FILE_BYTES (a problem; what it holds is unknown).
 """
 
 from __future__ import annotations
@@ -310,6 +322,8 @@ class ModuleDef:
     problems: list[Problem] = field(default_factory=list)
     resources: dict[tuple[str, str, str], BlockRef] = field(default_factory=dict)
     overrides: dict[tuple[str, str, str], list[BlockRef]] = field(default_factory=dict)
+    # module/locals/variable/provider blocks in override files: not merged (see _add)
+    other_overrides: list[BlockRef] = field(default_factory=list)
     modules: dict[str, BlockRef] = field(default_factory=dict)
     variables: dict[str, BlockRef] = field(default_factory=dict)
     locals_blocks: list[BlockRef] = field(default_factory=list)
@@ -351,10 +365,31 @@ def _is_override(name: str) -> bool:
     return stem == "override" or stem.endswith("_override")
 
 
-def load_module(directory: str, repo_root: str, *, root: bool) -> ModuleDef:
+# The largest .tf / .tfvars file read; a bigger one is a reported problem, and what may be in
+# it stays unresolved.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def _within(path: str, roots: Iterable[str]) -> bool:
+    """Is `path` (a real path) one of `roots` (real paths) or under one?"""
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _load_order(name: str) -> tuple[bool, str]:
+    # Terraform reads terraform.tfvars, then terraform.tfvars.json, then *.auto.tfvars(.json)
+    # in lexical order; a later value wins. .tf files keep their lexical order.
+    return name not in ("terraform.tfvars", "terraform.tfvars.json"), name
+
+
+def load_module(
+    directory: str, repo_root: str, *, root: bool, within: tuple[str, ...] | None = None
+) -> ModuleDef:
+    """`within`: real paths the module's files must resolve under (symlinks are followed);
+    default: the repository root."""
+    roots = within if within is not None else (os.path.realpath(repo_root),)
     mod = ModuleDef(directory, _rel(directory, repo_root))
     try:
-        names = sorted(os.listdir(directory))
+        names = sorted(os.listdir(directory), key=_load_order)
     except OSError as exc:
         mod.problems.append(
             Problem(mod.rel, 0, f"cannot read the module directory: {exc.strerror}")
@@ -372,11 +407,19 @@ def load_module(directory: str, repo_root: str, *, root: bool) -> ModuleDef:
         if not os.path.isfile(path):
             continue
         rel = _rel(path, repo_root)
+        if not _within(os.path.realpath(path), roots):
+            mod.problems.append(Problem(rel, 1, "a link to outside the repository: not read"))
+            continue
         try:
             with open(path, "rb") as fh:
-                data = fh.read()
+                data = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             mod.problems.append(Problem(rel, 1, f"cannot read: {exc.strerror}"))
+            continue
+        if len(data) > MAX_FILE_BYTES:
+            mod.problems.append(
+                Problem(rel, 1, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: not read")
+            )
             continue
         try:
             text = data.decode("utf-8-sig")
@@ -408,7 +451,12 @@ def _add(mod: ModuleDef, f: SrcFile, b: BlockRef) -> None:
         else:
             mod.resources.setdefault(key, b)
     elif f.override:
-        return  # overrides of other blocks: not read
+        # Overrides of other blocks are not merged; those that can change tags (a module
+        # call's arguments or source, locals, variable defaults, default_tags) are kept to
+        # leave the tags they may change unresolved (SourceMapper._override_reasons).
+        if t in ("module", "locals", "variable", "provider"):
+            mod.other_overrides.append(b)
+        return
     elif t == "module" and len(labels) == 1:
         mod.modules.setdefault(labels[0], b)
     elif t == "variable" and len(labels) == 1:
@@ -458,6 +506,9 @@ def _index_json(mod: ModuleDef, f: SrcFile) -> None:
     except json.JSONDecodeError as exc:
         mod.problems.append(Problem(f.rel, exc.lineno, f"JSON syntax error: {exc.msg}"))
         return
+    except RecursionError:
+        mod.problems.append(Problem(f.rel, 1, "JSON nested too deeply to read"))
+        return
     line = f.text.line
 
     def block(type_: str, labels: tuple[str, ...], s: int, e: int) -> None:
@@ -502,11 +553,14 @@ def _index_tfvars(mod: ModuleDef, f: SrcFile) -> None:
                 mod.tfvars[key] = AttrRef(f, key, text.line(vs), text.line(ve), json_value=value)
         except ValueError as exc:
             mod.problems.append(Problem(f.rel, 1, f"JSON syntax error: {exc}"))
+        except RecursionError:
+            mod.problems.append(Problem(f.rel, 1, "JSON nested too deeply to read"))
         return
     try:
         body = scan_body(text.text)
     except ScanError as exc:
-        mod.problems.append(Problem(f.rel, text.line(exc.pos), f"HCL syntax error: {exc.message}"))
+        # Not exc.message, which may quote the text: a .tfvars file holds values, secrets too.
+        mod.problems.append(Problem(f.rel, text.line(exc.pos), "HCL syntax error"))
         return
     for name, a in body.attrs.items():
         mod.tfvars[name] = AttrRef(
@@ -563,10 +617,22 @@ class Instance:
 class SourceTree:
     """One checkout of the code (the PR's or the base's): modules loaded on demand."""
 
-    def __init__(self, root_dir: str, repo_root: str, production: ProductionPolicy) -> None:
+    def __init__(
+        self,
+        root_dir: str,
+        repo_root: str,
+        production: ProductionPolicy,
+        *,
+        repo_known: bool = True,
+    ) -> None:
         self.root_dir = os.path.abspath(root_dir)
         self.repo_root = os.path.abspath(repo_root)
         self.production = production
+        # Code is read only under these real paths (symlinks followed): the source dir, and
+        # the repository root unless that is only the current directory (no .git, no
+        # --repo-root: repo_known=False).
+        dirs = (self.root_dir, self.repo_root) if repo_known else (self.root_dir,)
+        self.within = tuple(os.path.realpath(d) for d in dirs)
         self._modules: dict[str, ModuleDef] = {}
         root_mod = self.module(self.root_dir, root=True)
         self.root = Instance(self, root_mod, None, None, "", None, ())
@@ -575,7 +641,7 @@ class SourceTree:
         directory = os.path.normpath(directory)
         mod = self._modules.get(directory)
         if mod is None:
-            mod = load_module(directory, self.repo_root, root=root)
+            mod = load_module(directory, self.repo_root, root=root, within=self.within)
             self._modules[directory] = mod
         return mod
 
@@ -601,6 +667,13 @@ class SourceTree:
         directory = os.path.join(os.path.dirname(call.file.abs), source)
         if not os.path.isdir(directory):
             inst.missing = f"module {inst.name!r}: directory {source!r} not found ({call.where})"
+            inst.nonlocal_call = call
+            return
+        if not _within(os.path.realpath(directory), self.within):
+            inst.missing = (
+                f"module {inst.name!r}: directory {source!r} is outside the repository "
+                f"({call.where}): its code is not read"
+            )
             inst.nonlocal_call = call
             return
         inst.mod = self.module(directory)
@@ -639,7 +712,13 @@ class Evaluator:
         except _SourceProblem as exc:
             self.problems.append(exc.problem)
             return Unknown(str(exc.problem))
-        return self.eval(expr, ctx)
+        except RecursionError:
+            return Unknown(f"{attr.name} ({attr.where}) is nested too deeply to read")
+        try:
+            return self.eval(expr, ctx)
+        except RecursionError:
+            # References or expressions nested thousands deep: unresolved, never a crash.
+            return Unknown(f"{attr.name} ({attr.where}) is nested too deeply to evaluate")
 
     def eval(self, e: Expr, ctx: Ctx) -> Any:
         if isinstance(e, Lit):
@@ -772,6 +851,14 @@ class Evaluator:
         if mod is None:
             return Unknown(f"var.{name}: {inst.missing}")
         decl = mod.variables.get(name)
+        if decl is None:
+            # Terraform rejects a reference to (or a module argument for) an undeclared
+            # variable and ignores its .tfvars value; and a declaration in a file that does
+            # not parse may say `sensitive = true`: nothing is read.
+            return Unknown(f"var.{name} is not declared in {mod.rel}{mod.problem_hint()}")
+        hidden = self._sensitive(mod, decl, name)
+        if hidden is not None:
+            return hidden
         if inst.parent is None:  # the root module: set at plan time
             if strict:
                 return Unknown(
@@ -790,8 +877,6 @@ class Evaluator:
             if arg is not None:
                 assert inst.parent is not None
                 return self.attr(arg, self.call_ctx(inst, strict))
-        if decl is None:
-            return Unknown(f"var.{name} is not declared in {mod.rel}{mod.problem_hint()}")
         try:
             default = decl.attr("default")
         except _SourceProblem as exc:
@@ -802,6 +887,28 @@ class Evaluator:
                 return Unknown(f"var.{name} has no default: it is set when Terraform runs")
             return Unknown(f"var.{name} is not set by the module call and has no default")
         return self.attr(default, Ctx(inst, strict))
+
+    def _sensitive(self, mod: ModuleDef, decl: BlockRef, name: str) -> Unknown | None:
+        """Unknown for a variable declared `sensitive = true` (or whose declaration cannot be
+        read, so it may be): its value is never read, from .tfvars, a module argument or the
+        default, so that no tag, reason or note can show it. None for any other variable.
+        An override file (not merged otherwise) can make a variable sensitive too."""
+        overrides = [
+            b for b in mod.other_overrides if b.type == "variable" and b.labels[:1] == (name,)
+        ]
+        for block in (decl, *overrides):
+            try:
+                attr = block.attr("sensitive")
+                flag = attr.expr() if attr is not None else Lit(False)
+            except _SourceProblem as exc:
+                # The message may quote the declaration's text, its default included.
+                p = exc.problem
+                problem = Problem(p.file, p.line, f"cannot read the declaration of var.{name}")
+                self.problems.append(problem)
+                return Unknown(f"var.{name}: {problem}: it may be sensitive, its value is not read")
+            if not (isinstance(flag, Lit) and flag.value is False):
+                return Unknown(f"var.{name} is sensitive ({block.where}): its value is not read")
+        return None
 
     def call_ctx(self, inst: Instance, strict: bool) -> Ctx:
         assert inst.parent is not None
@@ -866,6 +973,9 @@ class Evaluator:
         return fe[ctx.key]
 
     def _call(self, e: Call, ctx: Ctx) -> Any:
+        if e.name == "sensitive":
+            # Its argument is a secret even when the code spells it out: not evaluated.
+            return Unknown("a value passed to sensitive() is not read")
         args = [self.eval(a, ctx) for a in e.args]
         if e.expand and args:
             last = args.pop()
@@ -1132,11 +1242,15 @@ class SourceMapper:
             if detail:
                 notes.append(detail)
 
+        pr_only = False
         if needs_detail:
             sides = self._sides(change, head, base, removed)
             pd, cbd, ic = self._lifecycle(head, base, removed, notes)
             if not change.has_attributes:
                 tag_maps = self._tags(change, addr, sides, head, removed, unresolved, notes)
+                unresolved.extend(self._pr_only(addr, sides, base, tag_maps))
+                pr_only = bool(sides) and base is None and all(s.name != "base" for s in sides)
+                unresolved.extend(self._override_reasons(addr, sides, tag_maps))
             if head is not None and head.block is not None:
                 notes.extend(self._instance_notes(addr, head))
                 notes.extend(self._override_notes(addr, head))
@@ -1160,6 +1274,7 @@ class SourceMapper:
             notes = [n for n in notes if not n.startswith("source: ")]
 
         return SourceFacts(
+            tags_from_pr_only=pr_only,
             location=location,
             removed_from_code=removed,
             tags=tag_maps,
@@ -1295,6 +1410,53 @@ class SourceMapper:
                         into[k] = v
         return merged
 
+    def _pr_only(
+        self, addr: Address, sides: list[_Side], base: Found | None, tags: dict[str, dict[str, str]]
+    ) -> list[str]:
+        """The PR's code is self-reported: its tags can make the object being destroyed
+        production, never clear it. When the base code does not describe the object, the
+        change stays possibly production unless the PR's tags already make it production."""
+        if not sides or any(s.name == "base" for s in sides):
+            return []
+        if any(self._is_prod(k, v) for m in tags.values() for k, v in m.items()):
+            return []
+        if base is None:
+            # No --base-source: the PR's tags are used, with a note (see _tags).
+            return []
+        if base.inst.mod is None:
+            why = f"in the base code, {base.inst.missing}"
+        else:
+            why = f"it is not in the base code{base.inst.mod.problem_hint()}"
+        return [
+            f"tags of the destroyed object come from the PR's code, not the base ({why}): "
+            f"they can make {addr} production, never clear it"
+        ]
+
+    def _override_reasons(
+        self, addr: Address, sides: list[_Side], tags: dict[str, dict[str, str]]
+    ) -> list[str]:
+        """Override files that may change the tags and are not merged here: a module call on
+        the address's path, locals, variables or providers of a module on it. Unless the
+        tags are production already, the change stays possibly production."""
+        if any(self._is_prod(k, v) for m in tags.values() for k, v in m.items()):
+            return []
+        out: list[str] = []
+        for side in sides:
+            cur: Instance | None = side.inst
+            child: str | None = None  # the module call on the path, in cur's module
+            while cur is not None:
+                for o in cur.mod.other_overrides if cur.mod is not None else ():
+                    if o.type == "module" and o.labels[:1] != (child,):
+                        continue
+                    what = f"{o.type} {o.labels[0]!r}" if o.labels else o.type
+                    out.append(
+                        f"tags of {addr} may be changed by the override file {o.where} "
+                        f"({what}, {side.name} code), which is not read"
+                    )
+                child = cur.name
+                cur = cur.parent
+        return out
+
     def _is_prod(self, key: str, value: str) -> bool:
         return key.casefold() in self.tag_keys and bool(
             globs.first_match(self.production.tag_values, value, casefold=True)
@@ -1307,7 +1469,7 @@ class SourceMapper:
         ctx = Ctx(inst, False, addr.key, block, inst)
         strict = Ctx(inst, True, addr.key, block, inst)
         try:
-            attrs = block.body().attrs
+            attrs = _merged_attrs(side)
         except _SourceProblem as exc:
             self.ev.problems.append(exc.problem)
             why.append(f"tags of {addr} are unknown: {exc.problem}")
@@ -1374,9 +1536,8 @@ class SourceMapper:
 
     def _tags_all(self, side: _Side, ctx: Ctx, provider: Any) -> Any:
         """tags_all = the AWS provider's default_tags merged with the resource's tags."""
-        block = side.block
         try:
-            tags_attr = block.attr("tags")
+            tags_attr = _merged_attrs(side).get("tags")
         except _SourceProblem:
             tags_attr = None
         own: Any = self.ev.attr(tags_attr, ctx) if tags_attr is not None else {}
@@ -1403,10 +1564,9 @@ class SourceMapper:
     def _provider_config(self, addr: Address, side: _Side) -> Any:
         """The AWS provider configuration (instance, block) a resource uses, following module
         inheritance; None when there is none; _NOT_AWS for other providers."""
-        block = side.block
         name, alias = addr.type.split("_", 1)[0], None
         try:
-            pattr = block.attr("provider")
+            pattr = _merged_attrs(side).get("provider")
             if pattr is not None:
                 ref = pattr.reference()
                 if isinstance(ref, Trav):
@@ -1510,7 +1670,8 @@ class SourceMapper:
         if mod is None:
             return []
         return [
-            f"also configured in the override file {b.where}: its settings are not read"
+            f"also configured in the override file {b.where}: the attributes it sets replace "
+            "the block's (tags are read from it; lifecycle, count and for_each are not)"
             for b in mod.overrides.get((addr.mode, addr.type, addr.name), [])
         ]
 
@@ -1585,6 +1746,24 @@ class SourceMapper:
 
 _ABSENT = object()
 _NOT_AWS = object()
+
+
+def _merged_attrs(side: _Side) -> dict[str, AttrRef]:
+    """The block's attributes as Terraform sees them: each override file (*_override.tf,
+    override.tf, in lexical order) that configures the same resource replaces the attributes
+    it sets. Raises _SourceProblem."""
+    block, mod = side.block, side.inst.mod
+    attrs = block.body().attrs
+    if mod is None or block.type not in ("resource", "data") or len(block.labels) != 2:
+        return attrs
+    key = ("managed" if block.type == "resource" else "data", block.labels[0], block.labels[1])
+    overrides = mod.overrides.get(key, [])
+    if not overrides:
+        return attrs
+    merged = dict(attrs)
+    for o in overrides:
+        merged.update(o.body().attrs)
+    return merged
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -1688,13 +1867,17 @@ def _lit_key(e: Any) -> Key | object:
 
 def find_repo_root(directory: str) -> str:
     """The nearest directory at or above `directory` that holds `.git`, else the CWD."""
+    return _git_root(directory) or os.getcwd()
+
+
+def _git_root(directory: str) -> str | None:
     cur = os.path.abspath(directory)
     while True:
         if os.path.exists(os.path.join(cur, ".git")):
             return cur
         parent = os.path.dirname(cur)
         if parent == cur:
-            return os.getcwd()
+            return None
         cur = parent
 
 
@@ -1718,10 +1901,12 @@ def build_source_map(
     def tree(directory: str | None) -> SourceTree | None:
         if directory is None:
             return None
-        root = repo_root or find_repo_root(directory)
+        found = repo_root or _git_root(directory)
+        root = found or os.getcwd()
         k = (os.path.abspath(directory), os.path.abspath(root))
         if k not in trees:
-            trees[k] = SourceTree(directory, root, production)
+            # Without a repository root, code is read only under the source dir.
+            trees[k] = SourceTree(directory, root, production, repo_known=found is not None)
         return trees[k]
 
     for plan in plans:
@@ -1730,7 +1915,18 @@ def build_source_map(
             continue
         mapper = SourceMapper(tree(head_dir), tree(base_dir), production)
         for change in plan.changes:
-            facts = mapper.facts(change)
+            try:
+                facts = mapper.facts(change)
+            except RecursionError:
+                # Code nested too deeply for a reader that does not catch it itself.
+                mapper.ev.problems = []
+                facts = SourceFacts(
+                    notes=("source: the code is nested too deeply to read",),
+                    unresolved=(
+                        f"tags of {change.address} are unknown: the code is nested too deeply "
+                        "to read",
+                    ),
+                )
             if facts is not None:
                 out[(plan.label, change.address)] = facts
     return out

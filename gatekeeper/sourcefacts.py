@@ -28,3 +28,7 @@ class SourceFacts:
     create_before_destroy: bool = False
     ignore_changes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # moved/removed blocks that explain the change, parse errors
+    # The tags above were read only from the PR's code (no base code describes the object):
+    # they were written by the PR's author, so they may make the change production, never
+    # clear it (the classifier keeps it possibly production).
+    tags_from_pr_only: bool = False

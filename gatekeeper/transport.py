@@ -11,13 +11,20 @@ Where the bundle may come from (each check answers a threat):
 - a run of the configured plan workflow file (`path`, e.g. .github/workflows/plan.yml),
   event `pull_request`, in the base repository, whose `head_sha` is the PR head:
   an artifact of another workflow (one the PR adds) or of another commit is never used;
+- a run for *this* pull request: its `pull_requests` lists this PR (of this repository)
+  with the PR's base ref, or lists no PR at all (fork PRs) while the bundle names this PR
+  number and base ref (`--bundle-out` records them from the pull_request event); a run that
+  lists only other PRs, or this PR with another base, is not used; a run that lists PRs of
+  this repository into other bases too is ambiguous (another PR from the same head, whose
+  base's plan workflow may differ): "plan pending". A bundle naming a PR must name this one;
 - the newest such run, completed and successful: otherwise "plan pending for <sha>";
 - the artifact named `gatekeeper-plan` of that run, not expired, whose `workflow_run`
   names that run and head SHA, with a `sha256:` digest (upload-artifact v4): the
   downloaded zip must hash to it (no swapped or corrupted download);
 - the bundle inside names the same repository and head SHA (no replay from another PR or
-  commit), and every change whose `before` is not redacted hashes to the `before_sha256`
-  it claims (the digest the gate computes is the one `gatekeeper sign` computes locally).
+  commit), and every change's `before` hashes to the `before_sha256` it claims (the hash is
+  over the redacted `before`, which is what the bundle carries; the digest the gate computes
+  is the one `gatekeeper sign` computes locally).
 
 What the bundle cannot prove: that the plan matches the code. The plan job runs the PR's
 code, and Terraform (providers, `external` data sources) can run arbitrary programs during
@@ -27,8 +34,8 @@ the base-branch policy; (2) a PR that changes `.github/workflows/**` or `.github
 (3) humans approve what they are shown. The same limits hold in the single-workflow setup.
 
 Secrets: Terraform writes sensitive values in clear into `show -json`. The bundle carries
-values masked with the plan's `*_sensitive` mirrors (artifacts are readable by anyone with
-read access), plus each change's `before_sha256` over the real value so digests still match.
+only values redacted by `redact.redacted_sides` (artifacts are readable by anyone with read
+access), and each change's `before_sha256` over that redacted value.
 A destructive change whose tag attributes were masked is treated as possibly production.
 """
 
@@ -46,12 +53,21 @@ from typing import Any, Protocol
 
 import msgspec
 
-from gatekeeper import __version__
-from gatekeeper.classify import Analysis, ClassifiedChange, Reason, analyze
+from gatekeeper import __version__, defaults
+from gatekeeper.classify import Analysis, ClassifiedChange, Reason, analyze, before_sha256
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.plan import Action, Diagnostic, Plan, ReplaceOrder, ResourceChange, canonical_json
+from gatekeeper.facts import dig
+from gatekeeper.plan import (
+    Action,
+    Diagnostic,
+    Plan,
+    ReplaceOrder,
+    ResourceChange,
+    canonical_json,
+    map_actions,
+)
 from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.redact import any_sensitive, mask
+from gatekeeper.redact import redacted_paths, redacted_sides
 
 BUNDLE_VERSION = 1
 BUNDLE_FILE = "gatekeeper-bundle.json"
@@ -60,7 +76,9 @@ DEFAULT_PLAN_WORKFLOW = ".github/workflows/plan.yml"
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-UNTRUSTED_PLAN_PATHS = (".github/workflows/", ".github/actions/")
+# The directories of the default gate paths (`.github/workflows/**`, `.github/actions/**`):
+# what the plan job itself is made of. Not the policy's gate_paths: a policy cannot narrow it.
+UNTRUSTED_PLAN_PATHS = tuple(p[:-2] for p in defaults.GATE_PATHS if p.endswith("/**"))
 
 
 class BundleError(GatekeeperError):
@@ -75,7 +93,9 @@ def _value(raw: Any) -> Any:
 
 
 def _change_record(ch: ResourceChange) -> dict[str, Any]:
-    before, after = ch.before(), ch.after()
+    # The artifact is readable by anyone with read access: only redacted values go in, and
+    # the hash is over the redacted `before` (classify.before_sha256), so it reveals nothing.
+    before, after = redacted_sides(ch)
     bsens, asens = ch.before_sensitive(), ch.after_sensitive()
     return {
         "plan": ch.plan,
@@ -90,23 +110,23 @@ def _change_record(ch: ResourceChange) -> dict[str, Any]:
         "action": ch.action.value,
         "replace_order": ch.replace_order.value if ch.replace_order is not None else None,
         "action_reason": ch.action_reason,
-        "replace_paths": [list(p) for p in ch.replace_paths],
+        "replace_paths": [list(p) for p in redacted_paths(ch)],
         "deposed": ch.deposed,
         "previous_address": ch.previous_address,
         "importing": ch.importing,
         "drift": ch.drift,
         "has_attributes": ch.has_attributes,
-        "before": mask(before, bsens),
-        "after": mask(after, asens),
+        "before": before,
+        "after": after,
         "after_unknown": ch.after_unknown(),
         "before_sensitive": bsens,
         "after_sensitive": asens,
-        "before_sha256": hashlib.sha256(canonical_json(before)).hexdigest(),
+        "before_sha256": before_sha256(ch),
     }
 
 
 def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> dict[str, Any]:
-    """The bundle document for these plans (values masked, digests over real values)."""
+    """The bundle document for these plans (values and digests redacted)."""
     if not _SHA.match(head_sha):
         raise BundleError(f"head SHA {head_sha!r} is not a 40-hex commit SHA")
     return {
@@ -140,9 +160,24 @@ def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> di
     }
 
 
-def write_bundle(plans: Sequence[Plan], out_dir: str, *, repository: str, head_sha: str) -> str:
-    """Write DIR/gatekeeper-bundle.json (for actions/upload-artifact). Returns its path."""
+def write_bundle(
+    plans: Sequence[Plan],
+    out_dir: str,
+    *,
+    repository: str,
+    head_sha: str,
+    pr_number: int | None = None,
+    base_ref: str | None = None,
+) -> str:
+    """Write DIR/gatekeeper-bundle.json (for actions/upload-artifact). Returns its path.
+
+    `pr_number`, `base_ref`: the pull request the plan was made for (from the pull_request
+    event), recorded so the gate can tell it apart from another PR with the same head."""
     doc = build_bundle(plans, repository=repository, head_sha=head_sha)
+    if pr_number is not None:
+        doc["pr_number"] = pr_number
+    if base_ref is not None:
+        doc["base_ref"] = base_ref
     from gatekeeper.adapters.files import write_atomic
 
     try:
@@ -164,6 +199,8 @@ class Bundle:
     gatekeeper_version: str
     plans: tuple[Plan, ...]
     before_sha256: Mapping[tuple[str, str, str | None], str]  # (plan, address, deposed)
+    pr_number: int | None = None  # the PR the plan job ran for (None: not recorded)
+    base_ref: str | None = None  # ... and its base branch
 
 
 def _fail(where: str, what: str) -> BundleError:
@@ -215,9 +252,6 @@ def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
         raise _fail(where, "before_sha256 is not 64 hex digits")
     before = rec.get("before")
     bsens = rec.get("before_sensitive")
-    # nothing masked: the claimed hash must be the hash of what we were given
-    if not any_sensitive(bsens) and hashlib.sha256(canonical_json(before)).hexdigest() != digest:
-        raise _fail(where, f"{rec.get('address')!r}: before_sha256 does not match before")
     change = ResourceChange(
         plan=label,
         address=_typed(rec, "address", str, where),
@@ -243,6 +277,10 @@ def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
         before_sensitive_raw=_raw(bsens),
         after_sensitive_raw=_raw(rec.get("after_sensitive")),
     )
+    # The hash is over the redacted `before`, which is what the bundle carries (redaction is
+    # idempotent): every record is checked, masked or not.
+    if before_sha256(change) != digest:
+        raise _fail(where, f"{rec.get('address')!r}: before_sha256 does not match before")
     return change, digest
 
 
@@ -311,7 +349,17 @@ def parse_bundle(data: bytes, *, source: str = BUNDLE_FILE) -> Bundle:
         gatekeeper_version=str(doc.get("gatekeeper_version", "?")),
         plans=tuple(plans),
         before_sha256=hashes,
+        **_pr_binding(doc, source),
     )
+
+
+def _pr_binding(doc: Mapping[str, Any], source: str) -> dict[str, Any]:
+    number = doc.get("pr_number")
+    if number is not None and (
+        not isinstance(number, int) or isinstance(number, bool) or number <= 0
+    ):
+        raise _fail(source, "pr_number must be a pull request number or absent")
+    return {"pr_number": number, "base_ref": _opt_str(doc, "base_ref", source)}
 
 
 def read_bundle_zip(data: bytes) -> bytes:
@@ -420,9 +468,21 @@ def analyze_bundle(bundle: Bundle, policy: Policy) -> Analysis:
 
 
 def load_bundle(
-    data: bytes, *, repository: str, head_sha: str, policy: Policy, zipped: bool = True
+    data: bytes,
+    *,
+    repository: str,
+    head_sha: str,
+    policy: Policy,
+    zipped: bool = True,
+    pr_number: int | None = None,
+    base_ref: str | None = None,
+    listed: bool = False,
 ) -> Analysis:
-    """Verify and analyze a bundle for exactly this repository and head commit."""
+    """Verify and analyze a bundle for exactly this repository and head commit.
+
+    With `pr_number` (the gate): the bundle must be for that PR and `base_ref`: a bundle
+    naming a PR must name this one, and a bundle naming none is accepted only when its plan
+    run lists this PR (`listed`)."""
     raw = read_bundle_zip(data) if zipped else data
     bundle = parse_bundle(raw)
     if bundle.head_sha != head_sha:
@@ -431,7 +491,55 @@ def load_bundle(
         )
     if bundle.repository.casefold() != repository.casefold():
         raise _fail(BUNDLE_FILE, f"made for {bundle.repository}, not {repository}")
+    if pr_number is not None:
+        _check_pr(bundle, pr_number, base_ref, listed)
+    _check_contents(bundle)
     return analyze_bundle(bundle, policy)
+
+
+def _check_pr(bundle: Bundle, pr_number: int, base_ref: str | None, listed: bool) -> None:
+    want = f"PR #{pr_number} into {base_ref!r}"
+    hint = (
+        "the plan job must run `gatekeeper gate --bundle-out` on the pull_request event of "
+        "this pull request; push to re-run it"
+    )
+    if bundle.pr_number is None and bundle.base_ref is None:
+        if not listed:
+            raise BundleError(
+                f"plan bundle: {BUNDLE_FILE}: names no pull request and its plan run lists "
+                f"none: nothing shows it was made for {want}",
+                hint,
+            )
+        return
+    if bundle.pr_number != pr_number or bundle.base_ref != base_ref:
+        got = f"PR #{bundle.pr_number} into {bundle.base_ref!r}"
+        raise BundleError(f"plan bundle: {BUNDLE_FILE}: made for {got}, not {want}", hint)
+
+
+def expected_action(actions: tuple[str, ...], fmt: str) -> tuple[Action, ReplaceOrder | None]:
+    """The action (and replace order) a plan of format `fmt` derives from `actions`."""
+    if fmt == "plan-log":
+        from gatekeeper.plan import _LOG_ACTIONS
+
+        unknown: tuple[Action, ReplaceOrder | None] = (Action.UNKNOWN, None)
+        return _LOG_ACTIONS.get(actions[0], unknown) if len(actions) == 1 else unknown
+    return map_actions(actions)
+
+
+def _check_contents(bundle: Bundle) -> None:
+    """No plan at all is not "nothing to gate"; each change's `action` (what classify reads)
+    must be the one its `actions` (what the digest binds) mean."""
+    if not bundle.plans:
+        raise _fail(BUNDLE_FILE, "holds no plan")
+    for p in bundle.plans:
+        for ch in (*p.changes, *p.drift):
+            action, order = expected_action(ch.actions, p.format)
+            if (ch.action, ch.replace_order) != (action, order):
+                raise _fail(
+                    f"{BUNDLE_FILE}: plan {p.label!r}",
+                    f"{ch.address!r}: action {ch.action.value!r} does not match actions "
+                    f"{list(ch.actions)!r}",
+                )
 
 
 # -------------------------------------------------------------- fetching (the edge)
@@ -464,10 +572,13 @@ def fetch_analysis(
     repository: str,
     head_sha: str,
     policy: Policy,
+    pr_number: int,
+    base_ref: str,
     workflow: str = DEFAULT_PLAN_WORKFLOW,
     artifact: str = DEFAULT_ARTIFACT,
 ) -> Fetched:
-    """The verified analysis for `head_sha`, or why there is none yet."""
+    """The verified analysis for `head_sha` of PR `pr_number` into `base_ref`, or why there
+    is none yet."""
     want = _norm_path(workflow)
     runs = [
         r
@@ -475,11 +586,16 @@ def fetch_analysis(
         if r.get("head_sha") == head_sha
         and r.get("event") == "pull_request"
         and _norm_path(str(r.get("path", ""))) == want
-        and str(_get(r, "repository", "full_name") or repository).casefold()
-        == repository.casefold()
+        and str(dig(r, "repository", "full_name") or repository).casefold() == repository.casefold()
     ]
     if not runs:
         return Fetched(None, f"no run of {want} for this commit yet")
+    listing = {id(r): _listing(r, repository, pr_number, base_ref) for r in runs}
+    runs = [r for r in runs if listing[id(r)] != "other"]
+    if not runs:
+        return Fetched(
+            None, f"no run of {want} for this commit lists PR #{pr_number} into {base_ref!r}"
+        )
     run = max(
         runs,
         key=lambda r: (_int(r.get("run_number")), _int(r.get("run_attempt")), _int(r.get("id"))),
@@ -487,6 +603,17 @@ def fetch_analysis(
     run_id = _int(run.get("id"))
     url = run.get("html_url") if isinstance(run.get("html_url"), str) else None
     label = f"plan run #{run.get('run_number', run_id)}"
+    if listing[id(run)] == "ambiguous":
+        others = ", ".join(
+            f"#{n} into {b!r}" for n, b in _listed_prs(run, repository) if b != base_ref
+        )
+        return Fetched(
+            None,
+            f"{label} also lists pull requests from this head into other bases ({others}): "
+            "it cannot be told which one it planned",
+            run_id,
+            url,
+        )
     if run.get("status") != "completed":
         return Fetched(None, f"{label} is {run.get('status')}", run_id, url)
     if run.get("conclusion") != "success":
@@ -496,8 +623,8 @@ def fetch_analysis(
         for a in api.run_artifacts(repository, run_id, artifact)
         if a.get("name") == artifact
         and a.get("expired") is not True
-        and _get(a, "workflow_run", "id") in (None, run_id)
-        and _get(a, "workflow_run", "head_sha") in (None, head_sha)
+        and dig(a, "workflow_run", "id") in (None, run_id)
+        and dig(a, "workflow_run", "head_sha") in (None, head_sha)
     ]
     if not arts:
         return Fetched(None, f"{label} has no artifact {artifact!r} (or it expired)", run_id, url)
@@ -525,8 +652,47 @@ def fetch_analysis(
             art_id,
             digest,
         )
-    analysis = load_bundle(data, repository=repository, head_sha=head_sha, policy=policy)
+    analysis = load_bundle(
+        data,
+        repository=repository,
+        head_sha=head_sha,
+        policy=policy,
+        pr_number=pr_number,
+        base_ref=base_ref,
+        listed=listing[id(run)] == "listed",
+    )
     return Fetched(analysis, "", run_id, url, art_id, digest)
+
+
+def _listed_prs(run: Mapping[str, Any], repository: str) -> list[tuple[int, str | None]]:
+    """(number, base ref) of each PR of `repository` the run's `pull_requests` lists.
+    GitHub lists open PRs whose head matches the run's (none for fork PRs), and may list
+    PRs of other repositories too."""
+    suffix = f"/repos/{repository}".casefold()
+    out: list[tuple[int, str | None]] = []
+    prs = run.get("pull_requests")
+    for pr in prs if isinstance(prs, list) else []:
+        if not str(dig(pr, "base", "repo", "url") or "").casefold().endswith(suffix):
+            continue
+        number = dig(pr, "number")
+        ref = dig(pr, "base", "ref")
+        if isinstance(number, int) and not isinstance(number, bool):
+            out.append((number, ref if isinstance(ref, str) else None))
+    return out
+
+
+def _listing(run: Mapping[str, Any], repository: str, pr_number: int, base_ref: str) -> str:
+    """How the run's `pull_requests` relates to PR `pr_number` into `base_ref`:
+    "listed" (this PR with this base), "unlisted" (no PR of this repository: the bundle must
+    name the PR), "ambiguous" (this PR, and other PRs into other bases), "other"."""
+    listed = _listed_prs(run, repository)
+    if not listed:
+        return "unlisted"
+    if (pr_number, base_ref) not in listed:
+        return "other"
+    if any(ref != base_ref for _, ref in listed):
+        return "ambiguous"
+    return "listed"
 
 
 def untrusted_plan_changes(paths: Iterable[str]) -> list[str]:
@@ -536,11 +702,3 @@ def untrusted_plan_changes(paths: Iterable[str]) -> list[str]:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _get(doc: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(p)
-    return doc

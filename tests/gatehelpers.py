@@ -50,8 +50,11 @@ def review(
     commit_id: str = HEAD,
     at: str = "2026-01-01T10:00:00Z",
     id: int | None = None,
+    association: str | None = "COLLABORATOR",
 ) -> ReviewFacts:
-    return ReviewFacts(id or next(_review_ids), user, state, commit_id, at)
+    """A review; `association` is GitHub's author_association (default: a collaborator, so
+    that approvals.require_association, on by default, lets it count)."""
+    return ReviewFacts(id or next(_review_ids), user, state, commit_id, at, association)
 
 
 def comment(n: int, user: Actor, body: str) -> CommentFacts:

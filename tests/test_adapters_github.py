@@ -58,6 +58,8 @@ def test_snapshot_reads_every_page_at_100(gh_server: GHServer) -> None:
     st = gh_server.state
     pr = scene(st, commits=[f"c{i}" for i in range(130)], labels=["infra", "ai-agent"])
     people = [st.add_user(f"u{i}") for i in range(60)]
+    for p in people:  # collaborators: author_association COLLABORATOR (required by default)
+        st.set_permission(p, "write")
     for i in range(120):  # 120 reviews over two pages: an approval on page 1, then
         # on page 2 a change request (every third person) or a comment (cancels nothing)
         later = "CHANGES_REQUESTED" if i % 3 == 0 else "COMMENTED"
@@ -249,6 +251,40 @@ def test_lookup_reviewers(gh_server: GHServer) -> None:
     )
     assert perms == {"bob": "write", "carol": "read", "dave": "none"}
     assert teams == {"acme/sre": frozenset({"bob"}), "acme/none": frozenset()}
+
+
+def test_reviews_carry_the_author_association(gh_server: GHServer) -> None:
+    """GitHub's author_association on each review: what approvals.require_association reads
+    (no extra request). Owner, organization members and collaborators count; nobody else."""
+    st = gh_server.state
+    pr = scene(st)
+    people = ("collab", "member", "invited", "stranger")
+    for login in people:
+        st.add_user(login)
+    st.set_permission("collab", "read")
+    st.add_team("acme", "sre", members=["member"])
+    st.add_team("acme", "ops", pending=["invited"])  # not a member until accepted
+    for login in people:
+        st.add_review(pr, login)
+    f = client(gh_server).fetch_snapshot(REPO, pr.number)
+    got = {r.user.login: r.author_association for r in f.reviews if r.user}
+    assert got == {
+        "collab": "COLLABORATOR",
+        "member": "MEMBER",
+        "invited": "NONE",
+        "stranger": "NONE",
+    }
+    r = evaluate(f, assess(f, AGENTS), ApprovalPolicy(), AGENTS)
+    assert sorted(a.login for a in r.counted) == ["collab", "member"]
+    assert {x.login: x.short for x in r.excluded} == {
+        "invited": "not a collaborator",
+        "stranger": "not a collaborator",
+    }
+    st.add_repo("octo/solo", owner_type="User")  # a user's repository: its owner is OWNER
+    solo = st.add_pull("octo/solo", author="collab")
+    st.add_review(solo, "octo")
+    (review,) = client(gh_server).fetch_snapshot("octo/solo", solo.number).reviews
+    assert review.author_association == "OWNER"
 
 
 def test_find_pulls_by_head(gh_server: GHServer) -> None:

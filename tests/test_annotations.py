@@ -197,3 +197,62 @@ def test_json_on_stdout_stays_parseable_annotations_go_to_stderr() -> None:
 def test_annotations_switch(flags: tuple[str, ...], actions: bool, expected: int) -> None:
     r = gk("check", PLAN, "--source", HEAD, *flags, actions=actions)
     assert sum(1 for x in r.stdout.splitlines() if x.startswith("::")) == expected
+
+
+def _runner_parse(line: str) -> tuple[str, dict[str, str], str]:
+    """How the Actions runner reads one workflow-command line (ActionCommand.TryParseV2):
+    `::name k=v,k=v::message`, then unescapes properties and message."""
+
+    def unescape(s: str, prop: bool) -> str:
+        s = s.replace("%0D", "\r").replace("%0A", "\n")
+        if prop:
+            s = s.replace("%3A", ":").replace("%2C", ",")
+        return s.replace("%25", "%")
+
+    assert line.startswith("::")
+    head, message = line[2:].split("::", 1)
+    name, _, props = head.partition(" ")
+    properties = {}
+    for p in filter(None, props.split(",")):
+        k, v = p.split("=", 1)
+        properties[k] = unescape(v, True)
+    return name, properties, unescape(message, False)
+
+
+def test_untrusted_text_cannot_break_out_of_an_annotation() -> None:
+    mask = 'aws_instance.a["\n::add-mask::x"]'
+    encoded = 'aws_instance.b["%0A::add-mask::y%0D%25"]'
+    reason = "tags: var.x is unknown\r\n::warning::fake\x1b[8m\u202e"
+    facts = {
+        mask: SourceFacts(
+            location=Location("modules/a\n::add-mask::f,x.tf", 3, 9, "resource"),
+            unresolved=(reason,),
+        ),
+        encoded: SourceFacts(
+            location=Location("b%0A::error::z.tf", 1, 2, "resource"),
+            tags={"tags": {"env": "prod"}},
+            notes=("note %0A::add-mask::n\n::stop-commands::t",),
+        ),
+    }
+    plan = _log((mask, "delete"), (encoded, "delete"))
+    lines = render_annotations(_analysis(plan, facts, ProductionPolicy()))
+    out = "\n".join(lines) + "\n"
+    assert len(lines) == 2 and out.count("\n") == 2  # one line each, nothing else
+    assert not any(x.startswith(("::add-mask::", "::stop-commands::")) for x in out.splitlines())
+    parsed = {p[1]["title"]: p for p in map(_runner_parse, lines)}
+    a = parsed['Gated: delete of aws_instance.a["\\n::add-mask::x"]']
+    b = parsed['Gated: delete of aws_instance.b["%0A::add-mask::y%0D%25"]']
+    assert [a[0], b[0]] == ["error", "error"]
+    # What the runner shows is the text itself, controls made visible: no line of it is a
+    # command, and `%0A` in the data stays `%0A` (no double decoding).
+    assert a[1]["file"] == "modules/a\\n::add-mask::f,x.tf"
+    assert b[1]["file"] == "b%0A::error::z.tf"
+    assert a[2].split("\n")[:2] == [
+        'delete of aws_instance.a["\\n::add-mask::x"] (plan prod): possibly production',
+        "- tags: var.x is unknown\\r\\n::warning::fake\\x1b[8m\\u202e",
+    ]
+    assert b[2].split("\n")[:3] == [
+        'delete of aws_instance.b["%0A::add-mask::y%0D%25"] (plan prod): production',
+        "- tags.env = 'prod' (from code)",
+        "note: note %0A::add-mask::n\\n::stop-commands::t",
+    ]

@@ -325,3 +325,64 @@ def test_reviewers_to_look_up() -> None:
         ]
     )
     assert reviewers_to_look_up(f, AGENTS) == ("alice", "bob")
+
+
+# ------------------------------------------------------------- author_association
+
+
+@pytest.mark.parametrize("association", ["OWNER", "MEMBER", "COLLABORATOR", "collaborator"])
+def test_owner_member_or_collaborator_counts(association: str) -> None:
+    r = run(facts(reviews=[review(ALICE, association=association)]))
+    assert logins(r.counted) == ["alice"]
+
+
+@pytest.mark.parametrize(
+    "association", ["NONE", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN"]
+)
+def test_anyone_else_is_excluded_by_default(association: str) -> None:
+    """On a public repository anyone can approve: a stranger's approval does not count."""
+    r = run(facts(reviews=[review(ALICE), review(BOB, association=association)]))
+    assert logins(r.counted) == ["alice"]
+    (ex,) = r.excluded
+    assert ex.login == "bob" and ex.short == "not a collaborator"
+    assert f"author_association {association}" in ex.reason
+    assert "approvals.require_association" in ex.reason
+
+
+def test_unknown_association_is_excluded() -> None:
+    (ex,) = run(facts(reviews=[review(BOB, association=None)])).excluded
+    assert "author_association unknown" in ex.reason
+
+
+def test_require_association_can_be_turned_off() -> None:
+    policy = ApprovalPolicy(require_association=False)
+    r = run(facts(reviews=[review(BOB, association="NONE")]), policy)
+    assert logins(r.counted) == ["bob"]
+    # the stricter permission check still applies on its own
+    strict = ApprovalPolicy(require_association=False, require_write_permission=True)
+    r = run(facts(reviews=[review(BOB, association="NONE")], permissions={"bob": "read"}), strict)
+    assert r.counted == ()
+
+
+def test_a_strangers_change_request_does_not_block() -> None:
+    policy = ApprovalPolicy(changes_requested_blocks=True)
+    f = facts(reviews=[review(ALICE), review(BOB, "CHANGES_REQUESTED", association="NONE")])
+    assert run(f, policy).satisfied
+
+
+def test_stale_digest_does_not_apply_when_only_the_head_may_count() -> None:
+    """A push that changes the trust root (or makes the plan job untrusted) must not carry
+    approvals over, even with the same gated-change digest."""
+    policy = ApprovalPolicy(stale="digest")
+    d = "d" * 64
+    f = facts(reviews=[review(ALICE, commit_id=OLD), review(BOB)])
+    assert logins(run(f, policy, current_digest=d, digest_at={OLD: d}).counted) == [
+        "alice",
+        "bob",
+    ]
+    why = "this PR changes the trust root (.github/gatekeeper.yml)"
+    r = run(f, policy, current_digest=d, digest_at={OLD: d}, head_only=why)
+    assert logins(r.counted) == ["bob"]
+    (st,) = r.stale
+    assert st.login == "alice"
+    assert st.reason.endswith(f"stale: digest does not apply: {why}")

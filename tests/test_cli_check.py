@@ -300,3 +300,87 @@ def test_unwritable_output_is_exit_2_and_leaves_nothing(
     code, _, err = run(["check", str(fixture_plan("no_changes")), "--output", str(target)], capsys)
     assert code == 2 and f"error: {target}: cannot write" in err
     assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []
+
+
+# Control characters a plan log can carry into an error message: ANSI (conceal, colour,
+# cursor movement), C1 CSI, bidi overrides and isolates, zero-width characters.
+HOSTILE = "\x1b[8mconcealed\x1b[0m \x1b[2K\x1b[1A \x9b31m \u202eevil\u202c \u2066x\u2069 a\u200bb"
+
+
+def _hostile_log(tmp_path: Path) -> Path:
+    lines = [
+        {"@level": "info", "type": "version", "terraform": "1.9.0", "ui": "1.2"},
+        {
+            "@level": "error",
+            "type": "diagnostic",
+            "diagnostic": {
+                "severity": "error",
+                "summary": f"Invalid value {HOSTILE}",
+                "detail": f"detail {HOSTILE}\r\nfake: line",
+                "address": "aws_db_instance.\x1b]0;title\x07db",
+            },
+        },
+    ]
+    path = tmp_path / "plan.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines))
+    return path
+
+
+def test_an_error_message_from_a_plan_cannot_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["check", str(_hostile_log(tmp_path))], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 2 and "\nhint: " in err
+    for c in "\x1b\x9b\x07\r\u202e\u202c\u2066\u2069\u200b":
+        assert c not in err, repr(c)
+    assert "\\x1b[8mconcealed\\x1b[0m" in err and "\\u202eevil\\u202c" in err
+    assert "a\\u200bb" in err and "\\x9b31m" in err and "fake: line" in err
+
+
+def test_a_hint_cannot_drive_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gatekeeper.commands.check as check
+    from gatekeeper.errors import ConfigError
+
+    def fail(*_a: object) -> None:
+        raise ConfigError("bad \x1b[31mred\x1b[0m", f"hint {HOSTILE}")
+
+    monkeypatch.setattr(check, "decide_offline", fail)
+    code, _, err = run(["check", str(fixture_plan("no_changes"))], capsys)
+    assert code == 2
+    assert err.splitlines()[0] == "error: bad \\x1b[31mred\\x1b[0m"
+    assert err.splitlines()[1].startswith("hint: hint \\x1b[8mconcealed")
+    assert "\x1b" not in err and "\u202e" not in err and "\u200b" not in err
+
+
+def test_an_internal_error_cannot_drive_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gatekeeper.commands.check as check
+
+    def boom(*_a: object) -> None:
+        raise ValueError(f"bug {HOSTILE}")
+
+    monkeypatch.setattr(check, "decide_offline", boom)
+    code, _, err = run(["check", str(fixture_plan("no_changes"))], capsys)
+    assert code == 3 and "\x1b" not in err and "\u202e" not in err and "\\x1b[8m" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["--format", "\x1b[8mx\u202e"], "'\\x1b[8mx\\u202e'"),  # argparse quotes with repr
+        (["--x\x1b[8m\u202e\u200b"], "--x\\x1b[8m\\u202e\\u200b"),  # it does not: raw
+    ],
+)
+def test_a_bad_argument_cannot_drive_the_terminal(
+    argv: list[str], shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err and "\u200b" not in err
+    assert shown in err

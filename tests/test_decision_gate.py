@@ -189,3 +189,19 @@ def test_long_lists_are_shortened_in_the_headline(n: int) -> None:
     d = gate(f)
     assert "more not counted" in d.headline
     assert len(d.headline) < 300
+
+
+def test_no_override_counts_when_any_pr_changes_the_trust_root() -> None:
+    """One rule, `overrides_can_count`, for the gate and the decision: a PR touching the
+    trust root cannot be overridden, whoever wrote it (the override module agrees)."""
+    from gatekeeper.decision import overrides_can_count
+
+    human = facts(author=OPERATOR, files=["CODEOWNERS", "main.tf"])
+    tr = trust_root_changes(human.files, POLICY)
+    assert tr and not overrides_can_count(tr)
+    assert not overrides_can_count((), ["the plan job is not trusted"])
+    assert overrides_can_count(())
+    d = gate(human, overrides=FakeOverrides())
+    assert d.outcome == BLOCK
+    # without the trust-root change the same override allows
+    assert gate(facts(author=OPERATOR), overrides=FakeOverrides()).outcome == ALLOW

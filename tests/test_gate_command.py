@@ -78,6 +78,7 @@ def pr_event(pr: Pull, name: str = "pull_request.synchronize.22.json") -> dict[s
     p["head"]["sha"] = pr.head_sha
     p["head"]["ref"] = pr.head_ref
     p["base"]["sha"] = pr.base_sha
+    p["base"]["ref"] = pr.base_ref
     return doc
 
 
@@ -987,3 +988,318 @@ def test_check_run_text_stays_within_githubs_limit_with_a_long_explanation() -> 
     short = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation[:3]))[2]
     assert "reviewer2: excluded" in short and "more lines" not in short
     assert "@reviewer2" not in short  # mentions are neutralized, nobody gets pinged
+
+
+# ------------------------------------------------------- fail-open paths (review findings)
+
+
+def same_head_pr(st: State, pr: Pull, base_ref: str) -> Pull:
+    """A second PR from `pr`'s head commit into another base branch (GitHub allows it)."""
+    repo = st.repo(REPO)
+    repo.branches.setdefault(base_ref, pr.base_sha)
+    other = st.add_pull(author=pr.user.login, head_ref=pr.head_ref + "-2", base_ref=base_ref)
+    other.head_sha, other.head_ref, other.commits = pr.head_sha, pr.head_ref, list(pr.commits)
+    other.files = list(pr.files)
+    return other
+
+
+def test_split_setup_ignores_the_plan_run_of_another_pr_with_the_same_head(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
+) -> None:
+    """An agent opens a second PR from the same head into another base (whose plan workflow
+    may differ) and lets its plan run upload an empty plan: it must not stand for PR #1."""
+    st = gh_server.state
+    base_repo(st)
+    pr = agent_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)  # the honest run: gated
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 1 and "1 gated change" in res.outputs["headline"]
+    other = same_head_pr(st, pr, "other")
+    # like a fork PR, the run lists no pull request; the bundle names PR #2 into `other`
+    upload_bundle(
+        gh_server, tmp_path, monkeypatch, capsys, other, plan=EMPTY_PLAN, pull_requests=[]
+    )
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 1 and res.outputs["decision"] == "block", res.outputs
+    assert res.outputs["headline"].startswith(f"blocked: plan pending for {pr.head_sha}")
+    assert (
+        f"made for PR #{other.number} into 'other', not PR #{pr.number} into 'main'"
+        in (res.outputs["headline"])
+    )
+    # a same-repository run lists both PRs (same head): it cannot be told which one it was
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, other, plan=EMPTY_PLAN)
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 1 and "cannot be told which one it planned" in res.outputs["headline"]
+    assert [r.conclusion for r in check_runs(st, pr.head_sha)] == ["failure"] * 3
+    # PR #2's own gate does not take PR #1's run either
+    res = gate("pull_request_target", pr_event(other))
+    assert res.code == 1 and res.outputs["decision"] == "block"
+
+
+def test_split_setup_fork_run_is_used_when_its_bundle_names_the_pr(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_review(pr, "alice")
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr, pull_requests=[])
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 0, res.outputs
+    assert "1 gated change" in res.outputs["headline"]
+
+
+def test_stale_digest_does_not_carry_approvals_over_a_trust_root_push(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
+) -> None:
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "approvals:\n  stale: digest\n")
+    pr = agent_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    st.add_review(pr, "alice")
+    st.add_review(pr, "bob")
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 0
+    # a push with the same plan: the digest carries both approvals over
+    st.push(pr, {"message": "docs", "author": "Copilot", "contents": {"README.md": "hi\n"}})
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 0, res.outputs
+    # the agent now rewrites the gate's own policy; the plan is the same
+    st.push(
+        pr,
+        {
+            "message": "tweak",
+            "author": "Copilot",
+            "contents": {".github/gatekeeper.yml": "mode: advisory\n"},
+        },
+    )
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 1 and res.outputs["decision"] == "block", res.outputs
+    assert res.outputs["approvals-counted"] == "0"
+    assert "stale: digest does not apply: this PR changes the trust root" in res.out
+
+
+def test_stale_digest_does_not_carry_approvals_when_the_plan_job_changes(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
+) -> None:
+    """The reviewer's scenario: policy and plan workflow rewritten in one push."""
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "approvals:\n  stale: digest\n")
+    pr = agent_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    st.add_review(pr, "alice")
+    st.add_review(pr, "bob")
+    contents = {".github/gatekeeper.yml": "mode: advisory\n", ".github/workflows/plan.yml": "x\n"}
+    st.push(pr, {"message": "tweak", "author": "Copilot", "contents": contents})
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 1 and res.outputs["decision"] == "block", res.outputs
+
+
+def test_configured_policy_path_must_exist(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "approvals:\n  human_authored: 3\n")
+    pr = human_pr(st)
+    st.add_review(pr, "alice")
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 1  # the base policy: 3 needed
+    res = gate(
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        env={"INPUT_CONFIG": ".github/<b>@acme/sre</b>.yml"},
+    )
+    assert res.code == 2 and res.outputs["decision"] == "error", res.outputs
+    assert "the configured policy file does not exist at the base commit" in res.err
+    run = check_runs(st, pr.head_sha)[-1]
+    assert run.conclusion == "failure" and run.output["title"].startswith("error:")
+    # the message quotes the input: escaped in the check run's Markdown
+    assert "<b>" not in run.output["summary"] and "&lt;b&gt;" in run.output["summary"]
+    assert "@acme" not in run.output["summary"]
+    # the default path, named explicitly, is read as before
+    res = gate(
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        GATED_PLAN,
+        env={"INPUT_CONFIG": ".github/gatekeeper.yml"},
+    )
+    assert res.code == 1
+
+
+def test_the_default_policy_path_may_be_absent(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    st.add_repo(REPO, files={"main.tf": "# base\n"})
+    st.add_user("op")
+    st.set_permission("op", "write")
+    pr = human_pr(st)
+    res = gate("pull_request", pr_event(pr), "--plan", EMPTY_PLAN)
+    assert res.code == 0, res.err
+
+
+def test_error_summary_escapes_the_message(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    base_repo(st, policy="approvals:\n  agent_authored: '<img src=x>@acme/sre'\n")
+    pr = human_pr(st)
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 2
+    (run,) = check_runs(st, pr.head_sha)
+    assert run.conclusion == "failure"
+    assert "<img" not in run.output["summary"] and "&lt;img" in run.output["summary"]
+    assert "@acme" not in run.output["summary"]
+
+
+def test_a_block_that_cannot_be_posted_fails_the_job_loudly(
+    gh_server: GHServer, gate: Runner
+) -> None:
+    """An approval is dismissed, the check run cannot be posted: the check still shows the
+    earlier success, so the job must fail and say so (even in advisory mode)."""
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "mode: advisory\napprovals:\n  human_authored: 2\n")
+    pr = human_pr(st)
+    r = st.add_review(pr, "alice")
+    st.add_review(pr, "bob")
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 0
+    st.dismiss_review(r)
+    gh_server.faults.error(r"/check-runs$", 403, times=100)
+    ev = pr_event(pr, "pull_request_review.submitted.0.json")
+    ev["action"] = "dismissed"
+    res = gate("pull_request_review", ev, "--plan", GATED_PLAN)
+    assert [c.conclusion for c in check_runs(st, pr.head_sha)] == ["success"]
+    assert res.code == 1, res.err
+    assert res.outputs["decision"] == "block"
+    assert "could not post the neutral check run" in res.err
+    assert "may still show an earlier result" in res.err
+
+
+def test_an_allow_that_cannot_be_posted_is_only_a_warning(
+    gh_server: GHServer, gate: Runner
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_review(pr, "alice")
+    gh_server.faults.error(r"/check-runs$", 403, times=100)
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 0 and "warning: could not post the check run" in res.err
+
+
+def test_a_bug_still_turns_the_check_red(
+    gh_server: GHServer, monkeypatch: pytest.MonkeyPatch, gate: Runner
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_review(pr, "alice")
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 0
+
+    def boom(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("boom\n::add-mask::x")
+
+    monkeypatch.setattr(gate_cmd, "assess", boom)
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 3
+    assert "internal error (a bug): RuntimeError: boom" in res.err
+    assert [c.conclusion for c in check_runs(st, pr.head_sha)] == ["success", "failure"]
+    run = check_runs(st, pr.head_sha)[-1]
+    assert run.output["title"].startswith("error: internal error (a bug): RuntimeError")
+    assert "\n" not in run.output["title"]
+    assert res.outputs["decision"] == "error"
+
+
+def test_split_setup_with_unlisted_changed_files_distrusts_the_plan_job(
+    gh_server: GHServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, gate: Runner
+) -> None:
+    """GitHub lists at most 3000 changed files: an unseen one may be a workflow, so the plan
+    artifact is not trusted, whoever wrote the PR."""
+    from tests.ghserver.state import FileChange
+
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr, plan=EMPTY_PLAN)
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 0
+    pr.files = [FileChange(f"modules/m{i}.tf") for i in range(3001)]
+    res = gate("pull_request_target", pr_event(pr))
+    assert res.code == 1 and "1 gated condition" in res.outputs["headline"], res.outputs
+    assert "GitHub lists only 3000" in res.out
+
+
+def test_an_approval_from_outside_the_repository_does_not_count(
+    gh_server: GHServer, gate: Runner
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    st.add_user("sockpuppet")  # no permission on the repository: author_association NONE
+    pr = agent_pr(st)
+    st.add_review(pr, "alice")
+    st.add_review(pr, "sockpuppet")
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 1, res.outputs
+    assert "@sockpuppet excluded, not a collaborator" in res.outputs["headline"]
+    assert "author_association NONE" in res.out
+    # the policy can opt out (e.g. a private repository where every reader is trusted)
+    opt_out = POLICY_YML + "approvals:\n  require_association: false\n"
+    st.put_content(pr.base_sha, ".github/gatekeeper.yml", opt_out)
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 0, res.outputs
+
+
+def test_log_lines_cannot_carry_workflow_commands(
+    gh_server: GHServer, tmp_path: Path, gate: Runner
+) -> None:
+    """Resource keys are untrusted text: a newline in one must not start a new log line,
+    where the runner would read `::add-mask::` or `::stop-commands::`."""
+    from tests.helpers import rc, show_json
+
+    key = "x\n::stop-commands::pwned\r\n  ::add-mask::secret"
+    plan = tmp_path / "evil.json"
+    prod = {"env": "prod"}
+    plan.write_bytes(
+        show_json(rc(f'null_resource.db["{key}"]', ["delete"], before={"triggers": prod}))
+    )
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    res = gate("pull_request", pr_event(pr), "--plan", str(plan))
+    assert res.code == 1, res.err
+    lines = (res.out + res.err).splitlines()
+    assert not [x for x in lines if x.lstrip().startswith("::")], lines
+    (shown,) = [x for x in lines if "::stop-commands::pwned" in x]
+    assert shown.startswith("  gated change: delete null_resource.db[")
+    assert "x\\n::stop-commands::pwned" in shown and "::add-mask::secret" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("::error::x", "\\x3a:error::x"),
+        ("  ::add-mask::x", "  \\x3a:add-mask::x"),
+        ("a\n::stop-commands::t", "a\\n::stop-commands::t"),
+        ("fine: ::not at the start", "fine: ::not at the start"),
+    ],
+)
+def test_say_escapes_each_log_line(
+    text: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gate_cmd.say(text)
+    gate_cmd.say(text, err=True)
+    out = capsys.readouterr()
+    assert out.out == shown + "\n" and out.err == shown + "\n"
+
+
+@pytest.mark.parametrize("lead", ["\t", " \u00a0", "\u2028", "\x1c", "\r", "\x0b\x0c"])
+def test_no_log_line_starts_with_a_workflow_command(
+    lead: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whitespace (any, as the runner trims it) before `::` does not make a command."""
+    gate_cmd.say(lead + "::add-mask::x")
+    out = capsys.readouterr().out
+    assert out.endswith("\n") and out.count("\n") == 1  # the runner splits lines at \n
+    assert not out.lstrip().startswith("::") and "add-mask::x" in out

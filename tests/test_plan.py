@@ -144,3 +144,44 @@ def test_later_log_message_supersedes() -> None:
 
 def test_canonical_json() -> None:
     assert canonical_json({"b": 1, "a": ["é", None]}) == b'{"a":["\\u00e9",null],"b":1}'
+
+
+def _log(*msgs: dict) -> bytes:  # type: ignore[type-arg]
+    return b"\n".join(json.dumps(m).encode() for m in msgs)
+
+
+def _planned(addr: str, action: str) -> dict:  # type: ignore[type-arg]
+    res = {"addr": addr, "resource_type": addr.split(".")[0], "resource_name": addr.split(".")[1]}
+    return {
+        "@level": "info",
+        "type": "planned_change",
+        "change": {"resource": res, "action": action},
+    }
+
+
+def _summary(remove: int, operation: str = "plan") -> dict:  # type: ignore[type-arg]
+    return {
+        "@level": "info",
+        "type": "change_summary",
+        "changes": {"add": 0, "change": 1, "remove": remove, "operation": operation},
+    }
+
+
+def test_a_deposed_delete_is_not_hidden_by_a_later_message_for_the_same_address() -> None:
+    """The log has no deposed field: a deposed object's delete and the current object's update
+    share an address. The delete must survive whatever the order."""
+    plan = parse(
+        _log(
+            _planned("aws_db_instance.b", "delete"),
+            _planned("aws_db_instance.b", "update"),
+            _summary(1),
+        )
+    )
+    assert [c.action for c in plan.changes] == [Action.DELETE]  # type: ignore[attr-defined]
+
+
+def test_a_log_with_fewer_destroys_than_its_summary_is_refused() -> None:
+    with pytest.raises(PlanError, match="says 2 to destroy, but only 1"):
+        parse(_log(_planned("aws_db_instance.b", "delete"), _summary(2)))
+    # an apply log's summary counts what was applied: not compared
+    parse(_log(_planned("aws_db_instance.b", "delete"), _summary(2, "apply")))

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from gatekeeper.plan import ResourceChange, parse_plan
-from gatekeeper.render.diff import MAX_STRING, masked_sides, render_change, union_masks
+from gatekeeper.redact import union_masks
+from gatekeeper.render.diff import MAX_STRING, masked_sides, render_change
 from tests.helpers import CORPUS, SECRET, fixture_plan, rc, show_json
 
 _MARKERS = ("-/+", "+/-", "<=", "+", "-", "~", ".", "?", "#", " ")

@@ -27,7 +27,6 @@ from gatekeeper.errors import OverrideError
 from gatekeeper.overrides import (
     OverrideComment,
     OverrideContext,
-    OverridePolicy,
     extract_override_blocks,
     format_change,
     parse_message,
@@ -36,7 +35,7 @@ from gatekeeper.overrides import (
 from gatekeeper.overrides import (
     evaluate_overrides as gate_evaluate,
 )
-from gatekeeper.policy import parse_policy
+from gatekeeper.policy import OverridePolicy, parse_policy
 from tests.ghserver import GHServer
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
@@ -603,3 +602,33 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     plain = sign.read_plan_input(no_source).analyze(policy, head)
     assert all(c.possibly_production for c in plain.gated)
     assert any(c.production for c in signed.gated)
+
+
+def test_untrusted_strings_cannot_hide_what_the_signer_confirms(
+    env: GHServer,
+    keys: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Plan labels come from a bundle anyone can build: an ANSI conceal sequence, a line
+    erase or a bidi override in one must be shown, never acted on by the terminal."""
+    from gatekeeper.transport import write_bundle
+
+    scene = seed(env, signer_line(keys["alice"]))
+    n = scene.pr.number
+    hostile = "prod\x1b[8m hidden\x1b[0m\x1b[2K\x1b[1A\r\u202eevil\u202c\u2066x\u2069\u200b\x9b1m"
+    plans = read_plans([PlanArg(hostile, str(PROD_DB))])
+    bundle = write_bundle(plans, str(tmp_path / "b"), repository=REPO, head_sha=scene.pr.head_sha)
+    code, out, err = run(
+        capsys, scene, keys["alice"], "--bundle", bundle, "--yes-i-confirm", str(n)
+    )
+    assert code == 0, err
+    for c in "\x1b\r\u202e\u202c\u2066\u2069\u200b\x9b":
+        assert c not in err, repr(c)
+    (plans_line,) = [line for line in err.splitlines() if line.startswith("  plans:")]
+    assert plans_line == (
+        f"  plans:        bundle {bundle}: prod\\x1b[8m hidden\\x1b[0m\\x1b[2K\\x1b[1A\\r"
+        "\\u202eevil\\u202c\\u2066x\\u2069\\u200b\\x9b1m"
+    )
+    (block,) = extract_override_blocks(out)  # the signed message itself is unchanged
+    assert parse_message(split_block(block.content)[0]).pull_request == n

@@ -281,7 +281,9 @@ def test_provider_default_tags() -> None:
         ("module.vpc.aws_vpc.this[0]", "delete"),
     )
     prod = ProductionPolicy()
-    f = facts_for(plan, root, production=prod)
+    # The PR did not touch this code: the base checkout is the same tree. (PR-only code can
+    # make a destroy production, never clear it; see test_source_failclosed.py.)
+    f = facts_for(plan, root, root, production=prod)
     assert f["aws_sns_topic.alerts"].tags == {
         "tags": {"Name": "alerts"},
         "tags_all": {"Environment": "production", "Team": "data", "Name": "alerts"},
@@ -468,7 +470,8 @@ def broken() -> tuple[Plan, dict[str, SourceFacts]]:
         ("aws_instance.before", "delete"),
         ("aws_instance.after", "delete"),
     )
-    return plan, facts_for(plan, SOURCE / "syntax_error", production=ProductionPolicy())
+    tree = SOURCE / "syntax_error"  # unchanged by the PR: the base checkout is the same tree
+    return plan, facts_for(plan, tree, tree, production=ProductionPolicy())
 
 
 BROKEN = rel(SOURCE / "syntax_error" / "broken.tf")

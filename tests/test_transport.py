@@ -167,6 +167,19 @@ class FakeActions:
         return self.blobs[artifact_id]
 
 
+PR = 7  # the pull request fetch() asks for: #7 into main
+
+
+def listed(number: int = PR, base_ref: str = "main", repo: str = REPO) -> dict[str, Any]:
+    """An entry of a run's `pull_requests` (GitHub's pull-request-minimal)."""
+    api = "https://api.github.com/repos"
+    return {
+        "number": number,
+        "head": {"ref": "feature", "sha": HEAD, "repo": {"url": f"{api}/{REPO}"}},
+        "base": {"ref": base_ref, "sha": "b" * 40, "repo": {"url": f"{api}/{repo}"}},
+    }
+
+
 def run(id: int, **kw: Any) -> dict[str, Any]:
     base = {
         "id": id,
@@ -179,6 +192,7 @@ def run(id: int, **kw: Any) -> dict[str, Any]:
         "conclusion": "success",
         "repository": {"full_name": REPO},
         "html_url": f"https://github.com/{REPO}/actions/runs/{id}",
+        "pull_requests": [listed()],
     }
     base.update(kw)
     return base
@@ -200,7 +214,9 @@ GOOD = zipped(bundle_of(plan("replace_prod_db")))
 
 
 def fetch(api: FakeActions) -> transport.Fetched:
-    return fetch_analysis(api, repository=REPO, head_sha=HEAD, policy=POLICY)
+    return fetch_analysis(
+        api, repository=REPO, head_sha=HEAD, policy=POLICY, pr_number=PR, base_ref="main"
+    )
 
 
 def test_fetch_ok_picks_newest_run() -> None:
@@ -268,3 +284,148 @@ def test_bundle_of_a_deeply_nested_plan_round_trips() -> None:
     loaded = load_bundle(bundle, repository="acme/infra", head_sha=sha, policy=Pol(), zipped=False)
     assert loaded.plan_digest == analyze_plans([plan], Pol()).plan_digest
     assert [c.change.address for c in loaded.gated] == ["aws_db_instance.a"]
+
+
+# ------------------------------------------------- the run and bundle are for this PR
+
+
+def bound(pr_number: int | None, base_ref: str | None, scenario: str = "replace_prod_db") -> bytes:
+    doc = bundle_of(plan(scenario))
+    if pr_number is not None:
+        doc["pr_number"] = pr_number
+    if base_ref is not None:
+        doc["base_ref"] = base_ref
+    return zipped(doc)
+
+
+def one_run(data: bytes, **kw: Any) -> FakeActions:
+    return FakeActions([run(1, **kw)], {1: [art(11, data, 1)]}, {11: data})
+
+
+def test_write_bundle_records_the_pull_request(tmp_path: Path) -> None:
+    path = write_bundle(
+        [plan("no_changes")],
+        str(tmp_path),
+        repository=REPO,
+        head_sha=HEAD,
+        pr_number=PR,
+        base_ref="main",
+    )
+    doc = json.loads(Path(path).read_bytes())
+    assert (doc["pr_number"], doc["base_ref"]) == (PR, "main")
+
+
+@pytest.mark.parametrize(
+    ("runs", "why"),
+    [
+        # a run of another PR with the same head (GitHub lists open PRs by head)
+        ([run(1, pull_requests=[listed(8)])], "no run of .github/workflows/plan.yml for this"),
+        # this PR, but listed into another base
+        ([run(1, pull_requests=[listed(PR, "other")])], "lists PR #7 into 'main'"),
+        # a PR of another repository with the same number
+        ([run(1, pull_requests=[listed(PR, repo="mallory/infra")])], "names no pull request"),
+        # this PR and a second PR from the same head into another base: which one ran?
+        (
+            [run(1, pull_requests=[listed(PR), listed(8, "other")])],
+            "#8 into 'other'): it cannot be told which one it planned",
+        ),
+    ],
+)
+def test_fetch_uses_only_runs_of_this_pull_request(runs: list[dict[str, Any]], why: str) -> None:
+    api = FakeActions(runs, {1: [art(11, GOOD, 1)]}, {11: GOOD})
+    try:
+        got = fetch(api)
+    except BundleError as exc:
+        assert why in exc.message
+        return
+    assert got.analysis is None
+    assert why in got.why
+
+
+def test_fetch_skips_a_newer_run_of_another_pull_request() -> None:
+    other = bound(8, "other", "no_changes")
+    api = FakeActions(
+        [run(1), run(2, pull_requests=[listed(8, "other")])],
+        {1: [art(11, GOOD, 1)], 2: [art(21, other, 2)]},
+        {11: GOOD, 21: other},
+    )
+    got = fetch(api)
+    assert got.analysis is not None and len(got.analysis.gated) == 1
+    assert (got.run_id, api.downloads) == (1, [11])
+
+
+def test_fetch_run_listing_no_pr_needs_a_bundle_naming_this_one() -> None:
+    """Fork PRs: GitHub lists no pull request on the run; the bundle must name this PR."""
+    ok = fetch(one_run(bound(PR, "main"), pull_requests=[]))
+    assert ok.analysis is not None and len(ok.analysis.gated) == 1
+    with pytest.raises(BundleError, match="names no pull request and its plan run lists none"):
+        fetch(one_run(GOOD, pull_requests=[]))
+    with pytest.raises(BundleError, match=r"made for PR #8 into 'main', not PR #7 into 'main'"):
+        fetch(one_run(bound(8, "main"), pull_requests=[]))
+    with pytest.raises(BundleError, match=r"made for PR #7 into 'other'"):
+        fetch(one_run(bound(PR, "other"), pull_requests=[]))
+    with pytest.raises(BundleError, match=r"made for PR #7 into None"):
+        fetch(one_run(bound(PR, None), pull_requests=[]))
+
+
+def test_fetch_bundle_naming_another_pr_is_refused_even_when_the_run_lists_this_one() -> None:
+    with pytest.raises(BundleError, match=r"made for PR #8 into 'other'"):
+        fetch(one_run(bound(8, "other")))
+    got = fetch(one_run(bound(PR, "main")))
+    assert got.analysis is not None
+
+
+@pytest.mark.parametrize("value", ["7", 0, True, [7]])
+def test_bad_pr_number_in_a_bundle(value: Any) -> None:
+    doc = bundle_of(plan("no_changes"))
+    doc["pr_number"] = value
+    with pytest.raises(BundleError, match="pr_number"):
+        load(doc)
+
+
+# ---------------------------------------------------------------- bundle contents
+
+
+def test_bundle_without_plans_is_refused() -> None:
+    doc = build_bundle([], repository=REPO, head_sha=HEAD)
+    with pytest.raises(BundleError, match="holds no plan"):
+        load(doc)
+
+
+@pytest.mark.parametrize("fmt", ["plan.json", "plan.jsonl"])
+@pytest.mark.parametrize("action", ["update", "no-op", "create", "delete", "replace"])
+def test_action_must_be_what_actions_mean(fmt: str, action: str) -> None:
+    """classify reads `action`, the digest binds `actions`: they must agree, or a replace
+    could be classified as an update while the digest still names the replace."""
+    doc = bundle_of(plan("replace_prod_db", fmt))
+    assert len(load(doc).gated) == 1
+    changed = 0
+    for p in doc["plans"]:
+        for c in p["changes"]:
+            if c["action"] == "replace" and c["action"] != action:
+                c["action"] = action
+                changed += 1
+    if not changed:
+        return  # the same action: nothing to refuse
+    with pytest.raises(BundleError, match="does not match actions"):
+        load(doc)
+
+
+def test_replace_order_must_match_actions() -> None:
+    doc = bundle_of(plan("replace_prod_db"))
+    ch = next(c for c in doc["plans"][0]["changes"] if c["action"] == "replace")
+    ch["replace_order"] = (
+        "create-then-destroy"
+        if ch["replace_order"] != "create-then-destroy"
+        else "destroy-then-create"
+    )
+    with pytest.raises(BundleError, match="does not match actions"):
+        load(doc)
+
+
+def test_untrusted_plan_paths_follow_the_default_gate_paths() -> None:
+    from gatekeeper import defaults
+
+    assert transport.UNTRUSTED_PLAN_PATHS == (".github/workflows/", ".github/actions/")
+    for prefix in transport.UNTRUSTED_PLAN_PATHS:
+        assert prefix + "**" in defaults.GATE_PATHS

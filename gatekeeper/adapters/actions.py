@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.errors import EventError
+from gatekeeper.facts import dig
 
 SUPPORTED_EVENTS = (
     "pull_request",
@@ -157,16 +158,8 @@ class GateEvent:
     skip: str | None = None  # not about a PR: exit 0 with this note
 
 
-def _get(doc: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(p)
-    return doc
-
-
 def _need(doc: Any, what: str, *path: str, kind: type = str) -> Any:
-    value = _get(doc, *path)
+    value = dig(doc, *path)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise EventError(
             f"malformed {what} event: {'.'.join(path)} is missing or not a {kind.__name__}",
@@ -232,15 +225,15 @@ def parse_event(
         for pr in run.get("pull_requests") or []:
             if not isinstance(pr, dict):
                 continue
-            base_url = str(_get(pr, "base", "repo", "url") or "")
+            base_url = str(dig(pr, "base", "repo", "url") or "")
             if not base_url.casefold().endswith(f"/repos/{repository}".casefold()):
                 continue  # a PR of another repository (GitHub lists those too)
-            if _get(pr, "head", "sha") != sha:
+            if dig(pr, "head", "sha") != sha:
                 continue
             numbers.append(_pr_number(pr.get("number"), "workflow_run.pull_requests[].number"))
         lookup = None
         if not numbers:
-            owner = _get(run, "head_repository", "owner", "login")
+            owner = dig(run, "head_repository", "owner", "login")
             branch = run.get("head_branch")
             if not isinstance(owner, str) or not isinstance(branch, str) or not branch:
                 return _skip(ev, "the workflow run is not linked to a pull request")

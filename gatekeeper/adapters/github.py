@@ -33,6 +33,7 @@ from gatekeeper.facts import (
     CommitFacts,
     PullRequestFacts,
     ReviewFacts,
+    dig,
 )
 
 T = TypeVar("T")
@@ -344,7 +345,7 @@ class GitHubClient:
             p["number"]
             for p in pulls
             if isinstance(p, dict)
-            and _get(p, "head", "sha") == sha
+            and dig(p, "head", "sha") == sha
             and isinstance(p.get("number"), int)
         ]
 
@@ -509,14 +510,6 @@ def _clip(text: str, limit: int) -> str:
     return text[: limit - len(note)] + note
 
 
-def _get(doc: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(p)
-    return doc
-
-
 # ----------------------------------------------------------------- JSON -> facts (pure)
 
 
@@ -525,7 +518,7 @@ class _Shape(ApiUnavailable):
 
 
 def _need(doc: Any, kind: type, *path: str) -> Any:
-    value = _get(doc, *path)
+    value = dig(doc, *path)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise _Shape(
             f"unexpected GitHub response: {'.'.join(path)} is not a {kind.__name__}",
@@ -545,8 +538,8 @@ def actor(user: Any, *, email: str | None = None, name: str | None = None) -> Ac
 
 
 def _git_actor(user: Any, git: Any) -> Actor:
-    email = _get(git, "email")
-    name = _get(git, "name")
+    email = dig(git, "email")
+    name = dig(git, "name")
     email = email if isinstance(email, str) and email else None
     name = name if isinstance(name, str) and name else None
     a = actor(user, email=email, name=name) if isinstance(user, dict) else None
@@ -555,32 +548,34 @@ def _git_actor(user: Any, git: Any) -> Actor:
 
 def commit_facts(c: Any) -> CommitFacts:
     sha = _need(c, str, "sha")
-    message = _get(c, "commit", "message")
+    message = dig(c, "commit", "message")
     return CommitFacts(
         sha=sha,
-        author=_git_actor(_get(c, "author"), _get(c, "commit", "author")),
-        committer=_git_actor(_get(c, "committer"), _get(c, "commit", "committer")),
+        author=_git_actor(dig(c, "author"), dig(c, "commit", "author")),
+        committer=_git_actor(dig(c, "committer"), dig(c, "commit", "committer")),
         message=message if isinstance(message, str) else "",
-        verified=_get(c, "commit", "verification", "verified") is True,
+        verified=dig(c, "commit", "verification", "verified") is True,
     )
 
 
 def review_facts(r: Any) -> ReviewFacts:
-    user = _get(r, "user")
+    user = dig(r, "user")
+    assoc = dig(r, "author_association")
     return ReviewFacts(
         id=_need(r, int, "id"),
         user=actor(user) if isinstance(user, dict) else None,
         state=_need(r, str, "state").upper(),
-        commit_id=_get(r, "commit_id") if isinstance(_get(r, "commit_id"), str) else None,
-        submitted_at=_get(r, "submitted_at") if isinstance(_get(r, "submitted_at"), str) else None,
+        commit_id=dig(r, "commit_id") if isinstance(dig(r, "commit_id"), str) else None,
+        submitted_at=dig(r, "submitted_at") if isinstance(dig(r, "submitted_at"), str) else None,
+        author_association=assoc.upper() if isinstance(assoc, str) else None,
     )
 
 
 def comment_facts(c: Any) -> CommentFacts:
-    user = _get(c, "user")
-    body = _get(c, "body")
-    updated = _get(c, "updated_at")
-    url = _get(c, "html_url")
+    user = dig(c, "user")
+    body = dig(c, "body")
+    updated = dig(c, "updated_at")
+    url = dig(c, "html_url")
     return CommentFacts(
         id=_need(c, int, "id"),
         user=actor(user) if isinstance(user, dict) else None,
@@ -592,10 +587,10 @@ def comment_facts(c: Any) -> CommentFacts:
 
 
 def file_facts(f: Any) -> ChangedFile:
-    prev = _get(f, "previous_filename")
+    prev = dig(f, "previous_filename")
     return ChangedFile(
         path=_need(f, str, "filename"),
-        status=_get(f, "status") if isinstance(_get(f, "status"), str) else "modified",
+        status=dig(f, "status") if isinstance(dig(f, "status"), str) else "modified",
         previous_path=prev if isinstance(prev, str) else None,
     )
 
@@ -611,14 +606,14 @@ def pr_facts(
     author = actor(_need(pr, dict, "user"))
     assert author is not None
     labels = tuple(
-        str(lb["name"]) for lb in _get(pr, "labels") or [] if isinstance(lb, dict) and "name" in lb
+        str(lb["name"]) for lb in dig(pr, "labels") or [] if isinstance(lb, dict) and "name" in lb
     )
-    head_repo = _get(pr, "head", "repo", "full_name")
-    body = _get(pr, "body")
+    head_repo = dig(pr, "head", "repo", "full_name")
+    body = dig(pr, "body")
     clist = tuple(commit_facts(c) for c in commits)
     flist = tuple(file_facts(f) for f in files)
-    n_commits = _get(pr, "commits")
-    n_files = _get(pr, "changed_files")
+    n_commits = dig(pr, "commits")
+    n_files = dig(pr, "changed_files")
     return PullRequestFacts(
         repository=repo,
         number=_need(pr, int, "number"),
@@ -628,12 +623,12 @@ def pr_facts(
         head_ref=_need(pr, str, "head", "ref"),
         base_ref=_need(pr, str, "base", "ref"),
         head_repository=head_repo if isinstance(head_repo, str) else None,
-        title=str(_get(pr, "title") or ""),
+        title=str(dig(pr, "title") or ""),
         body=body if isinstance(body, str) else "",
         labels=labels,
-        draft=_get(pr, "draft") is True,
-        state=str(_get(pr, "state") or "open"),
-        merged=_get(pr, "merged") is True,
+        draft=dig(pr, "draft") is True,
+        state=str(dig(pr, "state") or "open"),
+        merged=dig(pr, "merged") is True,
         commits_count=n_commits if isinstance(n_commits, int) else len(clist),
         changed_files_count=n_files if isinstance(n_files, int) else len(flist),
         commits=clist,

@@ -38,13 +38,21 @@ from gatekeeper.decision import (
     decide_gate,
     decide_pending,
     explain_gate,
+    overrides_can_count,
 )
-from gatekeeper.errors import ConfigError, EventError, GatekeeperError, PlanError
-from gatekeeper.facts import PullRequestFacts
+from gatekeeper.errors import (
+    EXIT_BLOCK,
+    ConfigError,
+    EventError,
+    GatekeeperError,
+    PlanError,
+)
+from gatekeeper.facts import FILES_LIST_CAP, PullRequestFacts, dig
 from gatekeeper.gatepaths import TrustRootChange, trust_root_changes
 from gatekeeper.plan import canonical_json
 from gatekeeper.policy import Policy, parse_policy
 from gatekeeper.render import md
+from gatekeeper.render.escape import terminal
 from gatekeeper.render.view import Person, PrView
 from gatekeeper.transport import (
     BUNDLE_FILE as DEFAULT_BUNDLE_NAME,
@@ -65,6 +73,18 @@ WRITE_SPACING = 1.0
 BACKOFF = 1.0
 EMPTY_DIGEST = hashlib.sha256(canonical_json([])).hexdigest()
 MAX_DIGEST_LOOKUPS = 5
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print one line to the job log. The log is where the runner reads workflow commands
+    (`::add-mask::`, `::stop-commands::`, `::error::`) at the start of a line, leading
+    whitespace ignored, on stdout and stderr: control characters and line breaks are shown
+    as escapes (so untrusted text stays on its line) and no line starts with `::`."""
+    line = terminal(text)
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        line = line[: len(line) - len(stripped)] + "\\x3a" + stripped[1:]
+    print(line, file=sys.stderr if err else sys.stdout)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,7 +129,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--config",
         metavar="PATH",
         help="the policy's path in the repository, always read at the PR's base commit "
-        f"(default {defaults.POLICY_PATH}; built-in defaults when absent)",
+        f"(default {defaults.POLICY_PATH}; built-in defaults when that is absent; another "
+        "path must exist)",
     )
     p.add_argument(
         "--time-budget",
@@ -249,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
     payload = actions.load_event(aenv.event_path)
     event = actions.parse_event(aenv.event_name, payload, aenv.repository, pr_number=opts.pr)
     if event.skip:
-        print(f"gatekeeper: nothing to gate: {event.skip}")
+        say(f"gatekeeper: nothing to gate: {event.skip}")
         actions.write_outputs(aenv.output_path, {"decision": "skipped", "headline": event.skip})
         return 0
     client = GitHubClient(
@@ -264,11 +285,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             numbers = client.find_pulls_by_head(aenv.repository, lk.owner, lk.branch, lk.sha)
         except ApiUnavailable as exc:
-            print(f"error: {exc.message}", file=sys.stderr)
+            say(f"error: {exc.message}", err=True)
             return exc.exit_code
         if not numbers:
             note = f"no open pull request has head {lk.owner}:{lk.branch} at {lk.sha[:12]}"
-            print(f"gatekeeper: nothing to gate: {note}")
+            say(f"gatekeeper: nothing to gate: {note}")
             actions.write_outputs(aenv.output_path, {"decision": "skipped", "headline": note})
             return 0
     worst = 0
@@ -283,10 +304,25 @@ def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
 
     repo = env.get("GITHUB_REPOSITORY", "").strip()
     head = opts.head_sha
-    if head is None and env.get("GITHUB_EVENT_PATH"):
-        payload = actions.load_event(env["GITHUB_EVENT_PATH"])
-        sha = actions._get(payload, "pull_request", "head", "sha")
-        head = sha if isinstance(sha, str) else None
+    pr_number: int | None = None
+    base_ref: str | None = None
+    payload: dict[str, Any] | None = None
+    if env.get("GITHUB_EVENT_PATH"):
+        try:
+            payload = actions.load_event(env["GITHUB_EVENT_PATH"])
+        except EventError:
+            if head is None:
+                raise
+    if payload is not None:
+        # The pull request the plan is for: recorded in the bundle, so the gate can tell it
+        # from another PR with the same head (fork PRs' runs list no pull request).
+        sha = dig(payload, "pull_request", "head", "sha")
+        number = dig(payload, "pull_request", "number")
+        ref = dig(payload, "pull_request", "base", "ref")
+        if head is None or head == sha:
+            head = sha if isinstance(sha, str) else head
+            if isinstance(number, int) and not isinstance(number, bool) and isinstance(ref, str):
+                pr_number, base_ref = number, ref
     if not head:
         raise EventError(
             "--bundle-out needs the PR head SHA: run on a pull_request event or pass --head-sha",
@@ -295,8 +331,11 @@ def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
     if not repo:
         raise EventError("--bundle-out needs GITHUB_REPOSITORY (owner/name)")
     plans = read_plans([parse_plan_arg(x) for x in opts.plans])
-    path = write_bundle(plans, out_dir, repository=repo, head_sha=head)
-    print(f"gatekeeper: wrote the plan bundle for {head[:12]} to {path}")
+    path = write_bundle(
+        plans, out_dir, repository=repo, head_sha=head, pr_number=pr_number, base_ref=base_ref
+    )
+    made_for = f" of PR #{pr_number} into {base_ref}" if pr_number is not None else ""
+    say(f"gatekeeper: wrote the plan bundle for {head[:12]}{made_for} to {path}")
     actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head_sha": head})
     return 0
 
@@ -333,12 +372,31 @@ class Gate:
         self.check_sha: str | None = event.check_sha or event.event_sha
         self.policy: Policy | None = None
         self.snapshot: PullRequestFacts | None = None  # the one PR snapshot, once fetched
+        self.unreported: list[str] = []  # non-success results that could not be posted
 
     def run(self) -> int:
         try:
+            return self._run()
+        except GatekeeperError:
+            raise
+        except Exception as exc:
+            # A bug. Still try to turn the check red (an earlier success must not stand for
+            # a run that crashed), then let the CLI report it (exit 3).
+            message = f"internal error (a bug): {type(exc).__name__}: {exc}"
+            try:
+                self._report_error(message, "rerun with --debug and report the traceback")
+                actions.write_outputs(
+                    self.aenv.output_path, {"decision": "error", "headline": f"error: {message}"}
+                )
+            except Exception as again:  # reporting failed too: the CLI still says why
+                say(f"error: could not report the internal error: {again}", err=True)
+            raise
+
+    def _run(self) -> int:
+        try:
             result = self.evaluate()
         except _Skip as skip:
-            print(f"gatekeeper: nothing to gate: {skip}")
+            say(f"gatekeeper: nothing to gate: {skip}")
             actions.write_outputs(
                 self.aenv.output_path, {"decision": "skipped", "headline": str(skip)}
             )
@@ -348,13 +406,16 @@ class Gate:
             decision = Decision(BLOCK, f"blocked: {exc.message}", (exc.hint or "",))
             result = self._bare(decision)
         except GatekeeperError as exc:
-            self._report_error(exc)
+            self._report_error(exc.message, exc.hint)
             actions.write_outputs(
                 self.aenv.output_path,
                 {"decision": "error", "headline": f"error: {exc.message}"},
             )
             raise
         self.report(result)
+        if self.unreported:
+            # The check may still show an earlier success: the job itself must fail.
+            return max(result.decision.exit_code, EXIT_BLOCK)
         return result.decision.exit_code
 
     # ---------------------------------------------------------------- evaluation
@@ -391,8 +452,10 @@ class Gate:
         assert analysis is not None
         facts = self._look_up_reviewers(facts, policy)
 
+        always = self._always_gated(facts)
+        head_only = _head_only_reason(trust, always)
         labels = {c.change.plan for c in analysis.gated}
-        digest_at = self._digests(facts, policy, analysis)
+        digest_at = self._digests(facts, policy, analysis, head_only)
         appr = approvals_mod.evaluate(
             facts,
             authorship,
@@ -401,17 +464,8 @@ class Gate:
             plan_labels=labels,
             current_digest=analysis.plan_digest,
             digest_at=digest_at,
+            head_only=head_only,
         )
-        always: list[str] = []
-        if self.opts.split:
-            changed = untrusted_plan_changes(
-                p for f in facts.files for p in (f.path, f.previous_path) if p
-            )
-            if changed:
-                always.append(
-                    f"this PR changes {', '.join(changed[:3])}: the plan job that produced "
-                    "the plan artifact is not trusted"
-                )
         blockers = []
         if facts.commits_truncated:
             blockers.append(
@@ -419,7 +473,7 @@ class Gate:
                 f"{len(facts.commits)}: the authors of the rest cannot be checked "
                 "(split it into smaller PRs)"
             )
-        overrides = self._overrides(facts, policy, analysis, authorship, trust, always)
+        overrides = self._overrides(facts, policy, analysis, trust, always)
         decision = decide_gate(
             analysis,
             policy,
@@ -440,13 +494,43 @@ class Gate:
             trust,
             overrides,
             source,
-            overridable=not trust and not always,
+            overridable=overrides_can_count(trust, always),
         )
+
+    def _always_gated(self, facts: PullRequestFacts) -> list[str]:
+        """Gated conditions whoever wrote the PR. Split setup: the plan artifact comes from
+        a job that runs the PR's workflows; a PR that changes them (or whose changed files
+        GitHub does not all list) makes that job, and its artifact, untrusted."""
+        always: list[str] = []
+        if not self.opts.split:
+            return always
+        changed = untrusted_plan_changes(
+            p for f in facts.files for p in (f.path, f.previous_path) if p
+        )
+        if changed:
+            always.append(
+                f"this PR changes {', '.join(changed[:3])}: the plan job that produced "
+                "the plan artifact is not trusted"
+            )
+        if facts.files_truncated:
+            always.append(
+                f"the PR changes {facts.changed_files_count} files and GitHub lists only "
+                f"{len(facts.files)} (at most {FILES_LIST_CAP}): the unseen ones may change "
+                "the plan job, so the plan artifact is not trusted"
+            )
+        return always
 
     def _policy(self, facts: PullRequestFacts) -> Policy:
         path = self.opts.policy_path
         data = self.client.read_file(self.repo, path, facts.base_sha)
         where = f"{path}@{facts.base_sha[:12]}"
+        if data is None and path != defaults.POLICY_PATH:
+            # Only the default path may be absent: a configured path that is not there is a
+            # mistake (a typo, a renamed file), never "use the built-in defaults".
+            raise ConfigError(
+                f"{where}: the configured policy file does not exist at the base commit",
+                f"fix the `config` input, or omit it to use {defaults.POLICY_PATH}",
+            )
         if data is None:
             policy = Policy(source=f"built-in defaults (no {where})", path=path)
         else:
@@ -489,6 +573,8 @@ class Gate:
                 repository=self.repo,
                 head_sha=facts.head_sha,
                 policy=policy,
+                pr_number=facts.number,
+                base_ref=facts.base_ref,
                 workflow=self.opts.plan_workflow,
                 artifact=self.opts.artifact,
             )
@@ -518,10 +604,11 @@ class Gate:
         return replace(facts, permissions=perms, team_members=teams)
 
     def _digests(
-        self, facts: PullRequestFacts, policy: Policy, analysis: Analysis
+        self, facts: PullRequestFacts, policy: Policy, analysis: Analysis, head_only: str | None
     ) -> dict[str, str]:
-        """stale: digest: the verified gated-change digest of each older reviewed commit."""
-        if policy.approvals.stale != "digest" or not self.opts.split:
+        """stale: digest: the verified gated-change digest of each older reviewed commit.
+        None when only the head counts (`head_only`: the trust root changed)."""
+        if policy.approvals.stale != "digest" or not self.opts.split or head_only:
             return {}
         shas = sorted(
             {
@@ -538,6 +625,8 @@ class Gate:
                     repository=self.repo,
                     head_sha=sha,
                     policy=policy,
+                    pr_number=facts.number,
+                    base_ref=facts.base_ref,
                     workflow=self.opts.plan_workflow,
                     artifact=self.opts.artifact,
                 )
@@ -552,7 +641,6 @@ class Gate:
         facts: PullRequestFacts,
         policy: Policy,
         analysis: Analysis,
-        authorship: Authorship,
         trust: Sequence[TrustRootChange],
         always: Sequence[str],
     ) -> OverrideOutcome | None:
@@ -561,7 +649,8 @@ class Gate:
         if not any("gatekeeper-override" in (c.body or "") for c in facts.comments):
             return None
         signers_text = None
-        if not (trust and authorship.agent_authored) and not always:
+        can_count = overrides_can_count(trust, always)
+        if can_count:
             data = self.client.read_file(
                 self.repo, policy.overrides.allowed_signers_path, facts.base_sha
             )
@@ -571,7 +660,7 @@ class Gate:
             policy,
             analysis,
             signers_text,
-            trust_root_changed=bool(trust) or bool(always),
+            trust_root_changed=not can_count,
             now=datetime.now(UTC),
         )
 
@@ -693,10 +782,10 @@ class Gate:
     def report(self, result: Result) -> None:
         decision = result.decision
         title, summary, text = _check_output(result)
-        print(decision.headline)
+        say(decision.headline)
         for line in dict.fromkeys((*decision.details, *result.explanation)):
             if line:
-                print(f"  {line}")
+                say(f"  {line}")
         conclusion = "success"
         if decision.outcome != ALLOW:
             conclusion = "neutral" if decision.advisory else "failure"
@@ -715,6 +804,7 @@ class Gate:
                     external_id=self._external_id(),
                     details_url=self.aenv.run_url,
                 ),
+                result_of=conclusion,
             )
             if self.opts.commit_status:
                 state = "success" if conclusion != "failure" else "failure"
@@ -728,6 +818,7 @@ class Gate:
                         description=decision.headline,
                         target_url=self.aenv.run_url,
                     ),
+                    result_of=state,
                 )
         if self.opts.comment and result.analysis.plans and self._comment_wanted(decision):
             self._post("PR comment", lambda: post_comment(self, result))
@@ -770,19 +861,36 @@ class Gate:
         attempt = self.aenv.run_attempt or "1"
         return f"gatekeeper:{run}:{attempt}:{self.number}:{(self.check_sha or '')[:12]}"
 
-    def _post(self, what: str, fn: Any) -> Any:
+    def _post(self, what: str, fn: Any, *, result_of: str | None = None) -> Any:
         """Report; a failure to report is printed and never turns a block into a pass.
-        An allow that could not be reported stays unreported (the check is missing)."""
+        An allow that could not be reported stays unreported (the check is missing).
+
+        `result_of`: the conclusion being posted. A non-success result that could not be
+        posted is loud: the check may still show an earlier success for this commit, so the
+        job fails (Gate.run exits non-zero) and the log says so."""
         try:
             return fn()
         except GatekeeperError as exc:
-            print(f"warning: could not post the {what}: {exc.message}", file=sys.stderr)
+            if result_of is None or result_of == "success":
+                say(f"warning: could not post the {what}: {exc.message}", err=True)
+                return None
+            self.unreported.append(what)
+            say(
+                f"error: could not post the {result_of} {what} on "
+                f"{(self.check_sha or '?')[:12]}: {exc.message}. It may still show an earlier "
+                "result (even a success): this job fails instead; re-run it",
+                err=True,
+            )
             return None
 
-    def _report_error(self, exc: GatekeeperError) -> None:
-        """Bad config or input: still try to turn the check red with the one-line cause."""
+    def _report_error(self, message: str, hint: str | None) -> None:
+        """Bad config or input, or a bug: still try to turn the check red with the one-line
+        cause (the message may hold untrusted text: escaped for the title and Markdown)."""
         if not self.check_sha:
             return
+        summary = f"**error:** {md.prose(message)}"
+        if hint:
+            summary += f"\n\n{md.prose(hint)}"
         self._post(
             "check run",
             lambda: self.client.create_check_run(
@@ -790,12 +898,13 @@ class Gate:
                 head_sha=self.check_sha or "",
                 name=self.opts.check_name,
                 conclusion="failure",
-                title=f"error: {exc.message}"[:250],
-                summary=f"**error:** {exc.message}\n\n{exc.hint or ''}",
+                title=md.visible(f"error: {message}")[:250],
+                summary=summary,
                 text="",
                 external_id=self._external_id(),
                 details_url=self.aenv.run_url,
             ),
+            result_of="failure",
         )
 
 
@@ -888,6 +997,18 @@ def _configured_labels(opts: Options) -> list[str]:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def _head_only_reason(trust: Sequence[TrustRootChange], always: Sequence[str]) -> str | None:
+    """Why `stale: digest` must not carry approvals over pushes for this PR, or None. The
+    digest binds the plan's gated changes; a PR that changes the trust root (the rules that
+    judge it) or makes the plan job untrusted changes what the digest means."""
+    if trust:
+        paths = ", ".join(t.path for t in trust[:3])
+        return f"this PR changes the trust root ({paths})"
+    if always:
+        return always[0]
+    return None
 
 
 def _parse_time(text: str) -> datetime:

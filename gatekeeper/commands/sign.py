@@ -51,6 +51,7 @@ from gatekeeper.policy import (
     parse_duration,
     parse_policy,
 )
+from gatekeeper.render.escape import terminal
 from gatekeeper.signing import (
     build_message,
     check_signature,
@@ -483,28 +484,34 @@ def prepare(
 
 
 def describe(prep: Prepared, key: PublicKey | None, plans: PlanInput) -> str:
-    """What the human reads before confirming (stderr)."""
+    """What the human reads before confirming (stderr).
+
+    Every string that is not this program's own goes through `terminal`: plan labels and
+    addresses come from a bundle anyone can build, the rest from the API, the policy or the
+    command line. An ANSI sequence (conceal, erase line, cursor up) or a bidi override in one
+    could hide or rewrite what the signer confirms."""
     m = prep.message
-    labels = ", ".join(p.label for p in prep.analysis.plans) or "(none)"
+    t = terminal
+    labels = ", ".join(t(p.label) for p in prep.analysis.plans) or "(none)"
     where = (
-        f"bundle {plans.bundle_path}: {labels}"
+        f"bundle {t(str(plans.bundle_path))}: {labels}"
         if plans.bundle is not None
         else f"{labels} (labels must be the ones the gate uses)"
     )
     data = render_message(m).decode("ascii")
     lines = [
-        f"Signed override for {m.repository} PR #{m.pull_request}"
-        + (f" ({prep.pull.html_url})" if prep.pull.html_url else ""),
-        f"  head commit:  {m.head_sha} (from the API)",
-        f"  base commit:  {prep.pull.base_sha} (policy and allowed_signers read here)",
-        f"  policy:       {prep.policy.source}",
+        f"Signed override for {t(m.repository)} PR #{m.pull_request}"
+        + (f" ({t(prep.pull.html_url)})" if prep.pull.html_url else ""),
+        f"  head commit:  {t(m.head_sha)} (from the API)",
+        f"  base commit:  {t(prep.pull.base_sha)} (policy and allowed_signers read here)",
+        f"  policy:       {t(prep.policy.source)}",
         f"  plans:        {where}",
-        f"  plan_sha256:  {m.plan_sha256} (computed here from the plan files)",
+        f"  plan_sha256:  {t(m.plan_sha256)} (computed here from the plan files)",
         f"  changes:      {len(m.changes)} gated",
-        *(f"    {format_change(c)}" for c in m.changes),
-        f"  approver:     {m.approver}"
-        + (f" (key {key.fingerprint}, {key.key_type})" if key else ""),
-        f"  namespace:    {prep.namespace}",
+        *(f"    {t(format_change(c))}" for c in m.changes),
+        f"  approver:     {t(m.approver)}"
+        + (f" (key {t(key.fingerprint)}, {t(key.key_type)})" if key else ""),
+        f"  namespace:    {t(prep.namespace)}",
         f"  valid:        {format_time(m.issued_at)} to {format_time(m.expires_at)}",
     ]
     if prep.overrides.signatures_required > 1:
@@ -526,7 +533,7 @@ def describe(prep: Prepared, key: PublicKey | None, plans: PlanInput) -> str:
         "",
         "The exact message to be signed:",
         "-" * 72,
-        data.rstrip("\n"),
+        *(t(line) for line in data.rstrip("\n").split("\n")),
         "-" * 72,
         "Compare the change list and plan_sha256 with the gate's report on the PR. If they",
         "differ, you are not signing what the gate evaluates: stop and find out why.",
@@ -622,5 +629,5 @@ def run(args: argparse.Namespace) -> int:
             "get the plan for the new head and sign again",
         )
     url = gh.post_comment(client, prep.pull.repository, number, body)
-    sys.stderr.write(f"Posted: {url}\n")
+    sys.stderr.write(f"Posted: {terminal(url)}\n")
     return 0

@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.plan import Action, ReplaceOrder, ResourceChange, canonical_json
-from gatekeeper.redact import SENSITIVE, any_sensitive
+from gatekeeper.redact import SENSITIVE, any_sensitive, change_secrets
+from gatekeeper.render.escape import CONTROL
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 FORCES = " # forces replacement"
@@ -111,25 +112,6 @@ _Sentinel = (_Sensitive, _Unknown)
 # ---------------------------------------------------------------- masks
 
 
-def union_masks(a: Any, b: Any) -> Any:
-    """A sensitivity mask marking every path either mask marks."""
-    if a is True or b is True:
-        return True
-    if isinstance(a, dict) or isinstance(b, dict):
-        da = a if isinstance(a, dict) else {}
-        db = b if isinstance(b, dict) else {}
-        return {k: union_masks(da.get(k), db.get(k)) for k in {*da, *db}}
-    if isinstance(a, list) or isinstance(b, list):
-        la = a if isinstance(a, list) else []
-        lb = b if isinstance(b, list) else []
-        n = max(len(la), len(lb))
-        return [
-            union_masks(la[i] if i < len(la) else None, lb[i] if i < len(lb) else None)
-            for i in range(n)
-        ]
-    return False
-
-
 def apply_sensitive(value: Any, mask: Any) -> Any:
     """`value` with every sensitive subtree replaced by an opaque marker."""
     if mask is True:
@@ -178,16 +160,36 @@ def apply_unknown(value: Any, unknown: Any) -> Any:
 
 
 def masked_sides(change: ResourceChange) -> tuple[Any, Any]:
-    """(before, after) with secrets masked and unknowns marked: the only form formatted."""
-    sens = union_masks(change.before_sensitive(), change.after_sensitive())
-    before = apply_sensitive(change.before(), sens)
-    after = apply_unknown(apply_sensitive(change.after(), sens), change.after_unknown())
+    """(before, after) with secrets masked and unknowns marked: the only form formatted.
+    What is secret is redact.py's rule (both sides' marks, and copies of secret strings)."""
+    sens, secrets = change_secrets(change)
+    before = _hide_copies(apply_sensitive(change.before(), sens), secrets)
+    after = apply_unknown(
+        _hide_copies(apply_sensitive(change.after(), sens), secrets), change.after_unknown()
+    )
     return before, after
+
+
+def _hide_copies(value: Any, secrets: frozenset[str]) -> Any:
+    """Strings (and map keys) equal to a secret, in places Terraform did not mark."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return _Sensitive(value) if value in secrets else value
+    if isinstance(value, dict):
+        return {
+            (f"(sensitive key {n + 1})" if k in secrets else k): _hide_copies(v, secrets)
+            for n, (k, v) in enumerate(value.items())
+        }
+    if isinstance(value, list):
+        return [_hide_copies(v, secrets) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------- scalars
 
-_VISIBLE = re.compile(r"[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+# The shared set (render/escape.py); in JSON literals C0 is already escaped by json.dumps.
+_VISIBLE = CONTROL
 
 
 def quote(s: str, limit: int = MAX_STRING) -> str:
@@ -202,8 +204,9 @@ def quote(s: str, limit: int = MAX_STRING) -> str:
 
 def _clean(s: str) -> str:
     """Control, DEL/C1 and bidi characters as visible escapes (text outside quotes)."""
-    s = re.sub(r"[\x00-\x1f]", lambda m: f"\\x{ord(m.group()):02x}", s)
-    return _VISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
+    return CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if m.group() < " " else f"\\u{ord(m.group()):04x}", s
+    )
 
 
 def _heredoc_line(s: str) -> str:

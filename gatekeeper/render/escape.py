@@ -1,12 +1,39 @@
-"""Make untrusted text (for_each keys, attribute values, names) safe to print in a terminal."""
+"""Make untrusted text (for_each keys, attribute values, names) safe to print in a terminal.
+
+The one set of characters no output may show raw (`CONTROL`): a terminal would act on them,
+or a reader would not see them.
+
+- C0 controls, newline and tab included (ESC starts ANSI sequences that recolour, conceal or
+  rewrite the screen; CR and LF fake lines), DEL and the C1 controls (U+0080-U+009F, CSI too);
+- zero-width characters (U+200B-U+200D, U+2060 word joiner, U+FEFF byte order mark): two names
+  that look the same are different;
+- the left-to-right/right-to-left marks (U+200E, U+200F), the bidi embeddings and overrides
+  (U+202A-U+202E) and isolates (U+2066-U+2069): Trojan-source reordering;
+- the line and paragraph separators (U+2028, U+2029): a line break to some readers.
+
+Each becomes a visible escape (`terminal`): `\\n`, `\\t`, `\\r`, `\\xNN`, `\\uNNNN`.
+"""
 
 from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The character class (without brackets), for patterns that combine it with others.
+CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def escape_char(c: str) -> str:
+    """The visible escape of one character of CONTROL."""
+    named = _NAMED.get(c)
+    if named is not None:
+        return named
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
 
 
 def terminal(text: str) -> str:
-    """Escape control characters (ANSI sequences, CR, bidi overrides) as visible \\x.. codes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).replace("\n", "\\n")
+    """`text` with every CONTROL character as a visible escape (see the module docstring)."""
+    return CONTROL.sub(lambda m: escape_char(m.group()), text)

@@ -15,6 +15,7 @@ from gatekeeper import __version__
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
 from gatekeeper.plan import Action
+from gatekeeper.redact import redacted_paths
 
 REPORT_VERSION = 1
 
@@ -69,7 +70,7 @@ def change_record(c: ClassifiedChange) -> ChangeRecord:
         c.gated,
         tuple(_Reason(r.code, r.text) for r in c.reasons),
         c.notes,
-        ch.replace_paths,
+        redacted_paths(ch),
         ch.type,
         ch.module_address or None,
         ch.deposed,

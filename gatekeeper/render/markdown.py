@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
 from gatekeeper.plan import Action, ReplaceOrder
+from gatekeeper.redact import redacted_paths
 from gatekeeper.render import md
 from gatekeeper.render.diff import header, render_change
 from gatekeeper.render.view import Person, PrView
@@ -353,7 +354,7 @@ def _gated_row(c: ClassifiedChange, view: PrView | None) -> str:
         ("❓ possibly: " if _possibly(r.code) else "") + _t(r.text, in_table=True)
         for r in c.reasons
     )
-    forces = ", ".join(md.code(_clip(_path_str(p), 200), in_table=True) for p in ch.replace_paths)
+    forces = ", ".join(md.code(_clip(_path_str(p), 200), in_table=True) for p in redacted_paths(ch))
     notes = "<br>".join(
         ("⚠️ " if "prevent_destroy" in n else "") + _t(_note(n), in_table=True) for n in c.notes
     )

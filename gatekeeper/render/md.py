@@ -26,14 +26,9 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-ZWSP = "\u200b"
+from gatekeeper.render.escape import terminal
 
-# C0/C1 controls (newline and tab included: a table row or list item is one line), DEL, the
-# bidi embeddings/overrides/isolates (Trojan source) and the line/paragraph separators.
-# Zero-width characters too: they could make two different names look the same.
-_CONTROL = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
-)
+ZWSP = "\u200b"
 
 # ASCII punctuation that means something to CommonMark/GFM somewhere. Escaping a character
 # that did not need it is harmless: any ASCII punctuation may be backslash-escaped.
@@ -46,20 +41,9 @@ _AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)|(?<=#)(?=\d)")
 
 
 def visible(s: str) -> str:
-    """Control and bidi characters as visible escapes: `\\n`, `\\t`, `\\x1b`, `\\u202e`."""
-
-    def esc(m: re.Match[str]) -> str:
-        c = m.group()
-        if c == "\n":
-            return "\\n"
-        if c == "\t":
-            return "\\t"
-        if c == "\r":
-            return "\\r"
-        n = ord(c)
-        return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
-
-    return _CONTROL.sub(esc, s)
+    """Control and bidi characters as visible escapes: `\\n`, `\\t`, `\\x1b`, `\\u202e`.
+    The one character set for every sink lives in render/escape.py."""
+    return terminal(s)
 
 
 def neutralize(s: str) -> str:

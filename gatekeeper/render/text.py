@@ -6,6 +6,7 @@ from collections import Counter
 
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
+from gatekeeper.redact import redacted_paths
 from gatekeeper.render.escape import terminal
 
 
@@ -29,7 +30,7 @@ def _change_lines(c: ClassifiedChange, mark: str) -> list[str]:
         )
         lines.append(f"      {kind}: {terminal(r.text)}")
     if ch.replace_paths:
-        forced = ", ".join(".".join(str(s) for s in p) for p in ch.replace_paths)
+        forced = ", ".join(".".join(str(s) for s in p) for p in redacted_paths(ch))
         lines.append(f"      forces replacement: {terminal(forced)}")
     lines.extend(f"      note: {terminal(n)}" for n in c.notes)
     return lines

@@ -292,11 +292,11 @@ class Shapes:
         if u is repo.owner:
             return "OWNER"
         if any(
-            u.login.lower() in t.members
+            t.members.get(u.login.lower(), (None, None, None))[2] == "active"
             for t in self.state.teams.values()
             if t.org.lower() == repo.owner.login.lower()
         ):
-            return "MEMBER"
+            return "MEMBER"  # an active member of the owning organization (a pending one: not)
         if repo.role_of(u) not in (None, "none"):
             return "COLLABORATOR"
         if any(c.author_user is u for c in repo.commits.values()):
