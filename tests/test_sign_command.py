@@ -514,6 +514,26 @@ def test_overrides_not_configured_at_base(
     assert "overrides.namespace_domain is not set" in err and "built-in defaults" in err
 
 
+def test_an_explicit_policy_path_missing_at_base_is_refused(
+    env: GHServer, keys: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the gate: only the default path may be absent; a named one silently replaced by the
+    built-in defaults would sign a different change list than the gate expects."""
+    scene = seed(env, signer_line(keys["alice"]))
+    code, out, err = run(
+        capsys,
+        scene,
+        keys["alice"],
+        "--config",
+        ".github/other.yml",
+        "--yes-i-confirm",
+        str(scene.pr.number),
+    )
+    assert code == 2 and out == ""
+    assert "error: .github/other.yml: no such policy file at the base commit" in err
+    assert not posted(scene)
+
+
 def test_nothing_gated_is_refused(
     env: GHServer, keys: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

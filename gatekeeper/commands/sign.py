@@ -379,6 +379,12 @@ def _base_policy(client: GitHubClient, pull: gh.PullHead, path: str) -> Policy:
     base = pull.base_sha[:12]
     data = gh.read_base_file(client, pull.repository, path, pull.base_sha)
     if data is None:
+        if path != defaults.POLICY_PATH:
+            # As the gate: only the default path may be absent; a named one must exist.
+            raise ConfigError(
+                f"{path}: no such policy file at the base commit {base}",
+                "pass the path the gate uses (its `config` input), or omit --config",
+            )
         return Policy(source=f"built-in defaults (no {path} at {base})", path=path)
     return parse_policy(data, source=f"{path}@{base}", path=path)
 
