@@ -265,7 +265,15 @@ _RANK = {
 }
 
 
-def map_actions(actions: tuple[str, ...]) -> tuple[Action, ReplaceOrder | None]:
+def map_actions(
+    actions: tuple[str, ...], fmt: str = "show-json"
+) -> tuple[Action, ReplaceOrder | None]:
+    """The action (and replace order) Terraform's `actions` mean in a plan of format `fmt`
+    (the streaming log writes one word per change). Anything else is unknown: fail closed."""
+    if fmt == "plan-log":
+        if len(actions) != 1:
+            return (Action.UNKNOWN, None)
+        return _LOG_ACTIONS.get(actions[0], (Action.UNKNOWN, None))
     return _ACTIONS.get(actions, (Action.UNKNOWN, None))
 
 
@@ -592,7 +600,7 @@ def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, d
 
 
 def _log_change(c: _LogChange, label: str, *, drift: bool) -> ResourceChange:
-    action, order = _LOG_ACTIONS.get(c.action, (Action.UNKNOWN, None))
+    action, order = map_actions((c.action,), "plan-log")
     r = c.resource
     return ResourceChange(
         plan=label,

@@ -516,16 +516,6 @@ def _check_pr(bundle: Bundle, pr_number: int, base_ref: str | None, listed: bool
         raise BundleError(f"plan bundle: {BUNDLE_FILE}: made for {got}, not {want}", hint)
 
 
-def expected_action(actions: tuple[str, ...], fmt: str) -> tuple[Action, ReplaceOrder | None]:
-    """The action (and replace order) a plan of format `fmt` derives from `actions`."""
-    if fmt == "plan-log":
-        from gatekeeper.plan import _LOG_ACTIONS
-
-        unknown: tuple[Action, ReplaceOrder | None] = (Action.UNKNOWN, None)
-        return _LOG_ACTIONS.get(actions[0], unknown) if len(actions) == 1 else unknown
-    return map_actions(actions)
-
-
 def _check_contents(bundle: Bundle) -> None:
     """No plan at all is not "nothing to gate"; each change's `action` (what classify reads)
     must be the one its `actions` (what the digest binds) mean."""
@@ -533,7 +523,7 @@ def _check_contents(bundle: Bundle) -> None:
         raise _fail(BUNDLE_FILE, "holds no plan")
     for p in bundle.plans:
         for ch in (*p.changes, *p.drift):
-            action, order = expected_action(ch.actions, p.format)
+            action, order = map_actions(ch.actions, p.format)
             if (ch.action, ch.replace_order) != (action, order):
                 raise _fail(
                     f"{BUNDLE_FILE}: plan {p.label!r}",

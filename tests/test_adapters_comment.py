@@ -224,3 +224,30 @@ def test_arguments_are_checked(repo: Any) -> None:
         upsert_sticky_comment(repo, 1, "no marker here", MARKER, self_login=BOT)
     with pytest.raises(ValueError):
         upsert_sticky_comment(repo, 1, body("x"), MARKER, self_login="")
+
+
+def test_with_a_snapshot_the_race_check_uses_githubs_clock_not_ours(
+    gh_server: GHServer, scene: Any, repo: Any
+) -> None:
+    """The test server's clock is years behind this machine's. The post-create listing must
+    be bounded by GitHub's timestamp of the new comment, or it would miss the comment."""
+    from datetime import timedelta
+
+    for i in range(150):  # old comments: outside the race window, so never listed again
+        gh_server.state.add_comment(scene.pr, "alice", f"note {i}")
+    gh_server.state.clock.advance(3600)
+    known = [f for f in gh_server.github().get_repo("acme/infra").get_issue(1).get_comments()]
+    gh_server.reset_log()
+    action = upsert_sticky_comment(
+        repo,
+        1,
+        body("blocked"),
+        MARKER,
+        self_login=BOT,
+        known=known,
+        known_age=timedelta(seconds=5),
+    )
+    assert action == "created"
+    listings = [c for c in gh_server.calls(COMMENTS, "GET")]
+    assert len(listings) == 1  # one page since the snapshot, not all 150 comments again
+    assert _bodies(gh_server, scene)[-1] == (BOT, body("blocked"))

@@ -41,6 +41,8 @@ RETRY_DELAYS = (2.0, 5.0)
 # How far before "now" a comment missing from the gate's snapshot can have been created: the
 # snapshot is taken at the start of the same job, whose time budget is a few minutes.
 SNAPSHOT_MARGIN = timedelta(minutes=15)
+# Added to a measured snapshot age: GitHub's own timestamps and request latency.
+CLOCK_SLACK = timedelta(seconds=60)
 
 _HINT = "check the token's permissions (`pull-requests: write` or `issues: write`) and retry"
 
@@ -145,6 +147,7 @@ def upsert_sticky_comment(
     self_login: str,
     retry_delays: Sequence[float] = RETRY_DELAYS,
     known: Sequence[Any] | None = None,
+    known_age: timedelta | None = None,
 ) -> Action:
     """Create, edit or leave alone the sticky comment. Returns what was done.
 
@@ -152,14 +155,12 @@ def upsert_sticky_comment(
     own login (see the module docstring). `retry_delays`: the waits before re-listing after
     a create whose answer was lost, one per retry. `known`: the PR's comments as a snapshot
     taken moments ago already holds them; then only a create lists again (to settle a race).
+    `known_age`: how long ago that snapshot was taken (bounds the race window).
     Raises ApiError when GitHub fails."""
     if marker not in body:
         raise ValueError("the comment body must contain its marker")
     if not self_login:
         raise ValueError("self_login is required (GET /user does not work for GITHUB_TOKEN)")
-    # With a snapshot, a marked comment it does not hold was made after it was taken, so the
-    # race checks below need only recent comments; without one, every page.
-    since = datetime.now(UTC) - SNAPSHOT_MARGIN if known is not None else None
     if known is not None:
         mine = own_marked_from_snapshot(repo, known, marker, self_login)
     else:
@@ -184,9 +185,17 @@ def upsert_sticky_comment(
             # The comment may exist although the answer was lost (or may still be landing):
             # wait, then look before creating again.
             time.sleep(retry_delays[attempt])
-            if list_own_marked(repo, pr_number, marker, self_login, since=since):
+            if list_own_marked(repo, pr_number, marker, self_login):
                 break
 
+    # After a create, a racing run's duplicate was made around the same time as ours: with a
+    # snapshot (which held no marked comment), only comments from shortly before ours need
+    # listing. The time is GitHub's own timestamp of our comment, never this machine's clock.
+    since = None
+    stamp = getattr(created, "created_at", None) if created is not None else None
+    if known is not None and isinstance(stamp, datetime):
+        window = known_age + CLOCK_SLACK if known_age is not None else SNAPSHOT_MARGIN
+        since = stamp.replace(tzinfo=stamp.tzinfo or UTC) - window
     mine = list_own_marked(repo, pr_number, marker, self_login, since=since)
     if not mine:
         raise ApiError(

@@ -19,9 +19,10 @@ import hashlib
 import os
 import shlex
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gatekeeper import approvals as approvals_mod
@@ -372,6 +373,7 @@ class Gate:
         self.check_sha: str | None = event.check_sha or event.event_sha
         self.policy: Policy | None = None
         self.snapshot: PullRequestFacts | None = None  # the one PR snapshot, once fetched
+        self.snapshot_at = 0.0  # time.monotonic() when it was fetched
         self.unreported: list[str] = []  # non-success results that could not be posted
 
     def run(self) -> int:
@@ -429,6 +431,7 @@ class Gate:
                 "it may have been deleted, or the token cannot see it",
             ) from None
         self.snapshot = facts
+        self.snapshot_at = time.monotonic()
         self.check_sha = self.event.check_sha or facts.head_sha
         if facts.state != "open" and self.event.name != "merge_group":
             raise _Skip(f"pull request #{self.number} is {facts.state}")
@@ -982,7 +985,13 @@ def post_comment(gate: Gate, result: Result) -> str:
     known = gate.snapshot.comments if gate.snapshot is not None else None
     return str(
         upsert_sticky_comment(
-            repo, gate.number, body, marker, self_login=gate.opts.comment_login, known=known
+            repo,
+            gate.number,
+            body,
+            marker,
+            self_login=gate.opts.comment_login,
+            known=known,
+            known_age=timedelta(seconds=time.monotonic() - gate.snapshot_at),
         )
     )
 
