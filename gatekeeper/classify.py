@@ -167,7 +167,7 @@ def _plan_tags(
 ) -> None:
     keys = {k.casefold() for k in prod.tag_keys}
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
-    union, secrets = change_secrets(change)  # what may be shown: redact.py's one rule
+    shown_rule: list[tuple[Any, frozenset[str]]] = []  # redact.py's rule, computed on first use
     for side, value, _sens, unk in _sides(change):
         if unk is True:
             unknown.append(
@@ -190,6 +190,9 @@ def _plan_tags(
                 vglob = globs.first_match(prod.tag_values, val, casefold=True)
                 if not vglob:
                     continue
+                if not shown_rule:
+                    shown_rule.append(change_secrets(change))
+                union, secrets = shown_rule[0]
                 hidden = is_sensitive(union, (attr, key)) or val in secrets
                 shown = SENSITIVE if hidden else repr(val)
                 shown_key = "(sensitive key)" if key in secrets else key

@@ -150,8 +150,19 @@ def secret_strings(value: Any, sensitive: Any) -> frozenset[str]:
     return frozenset(found)
 
 
+def marks_nothing(change: ResourceChange) -> bool:
+    """True when neither sensitivity mask marks anything: read from the raw JSON without
+    decoding (a mask marks something only if it contains the literal `true`)."""
+    return all(
+        raw is None or b"true" not in bytes(raw)
+        for raw in (change.before_sensitive_raw, change.after_sensitive_raw)
+    )
+
+
 def change_secrets(change: ResourceChange) -> tuple[Any, frozenset[str]]:
     """(the union of both sides' masks, the secret strings of both sides) for one change."""
+    if marks_nothing(change):
+        return False, frozenset()
     union = union_masks(change.before_sensitive(), change.after_sensitive())
     secrets = secret_strings(change.before(), union) | secret_strings(change.after(), union)
     return union, secrets
@@ -166,8 +177,8 @@ def redacted_sides(change: ResourceChange) -> tuple[Any, Any]:
 def redacted_paths(change: ResourceChange) -> tuple[tuple[str | int, ...], ...]:
     """`replace_paths`, each cut after its first sensitive step: a key inside a sensitive map
     (or equal to a secret) is itself a secret."""
-    if not change.replace_paths:
-        return ()
+    if not change.replace_paths or marks_nothing(change):
+        return change.replace_paths
     union, secrets = change_secrets(change)
     out: list[tuple[str | int, ...]] = []
     for path in change.replace_paths:
