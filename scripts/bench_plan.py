@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: `gatekeeper check --format json` on a 100,000-change plan vs plain json.load.
 
-Generates a plan shaped like the corpus (real resource_changes from ../shared/corpus replicated
+Generates a plan shaped like the corpus (real resource_changes from fixtures/corpus replicated
 under new addresses, with planned_values, prior_state and configuration sections as Terraform
 writes them), then runs each side in its own process and prints wall time and peak RSS, and the
 ratios. Not a test: figures depend on the machine; the ratios are what to compare.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "plans"
+CORPUS = ROOT / "fixtures" / "corpus"
 TEMPLATES = (
     "infracost/terraform_v0.14_aws_modules.json",
     "tfcompliance/aws_2deletes_tags_drift_tf100.json",

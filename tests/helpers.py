@@ -9,7 +9,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 TERRAFORM = FIXTURES / "terraform"
-CORPUS = ROOT.parent / "shared" / "corpus" / "plans"
+CORPUS = FIXTURES / "corpus"
+WEBHOOKS = ROOT / "tests" / "data" / "webhooks"
 SECRET = "s3cr3t-DO-NOT-LEAK-42"
 
 

@@ -20,7 +20,7 @@ from gatekeeper.adapters.actions import (
 )
 from gatekeeper.errors import EventError
 
-WEBHOOKS = Path("/work/shared/github/webhooks")
+WEBHOOKS = Path(__file__).resolve().parent / "data" / "webhooks"
 
 
 def hook(name: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Every real plan in ../shared/corpus/plans through the whole pipeline with the default policy.
+"""Every real plan in fixtures/corpus through the whole pipeline with the default policy.
 
 The expected gated set of each plan was reviewed by hand: stateful types (secrets, buckets)
 are gated whatever their tags; a log without attributes and an unknown action fail closed."""
@@ -18,7 +18,7 @@ from gatekeeper.plan import parse_plan
 from gatekeeper.policy import Policy
 from gatekeeper.render.json_report import build_report, dumps, report_schema
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "plans"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 PLANS = sorted(p for p in CORPUS.glob("*/*") if p.suffix != ".tsv")
 
 REFUSED = {
@@ -63,7 +63,7 @@ DESTRUCTIVE_NOT_GATED = {
 
 
 def test_corpus_is_present() -> None:
-    assert len(PLANS) >= 80, f"expected the shared corpus at {CORPUS}"
+    assert len(PLANS) >= 80, f"expected the corpus at {CORPUS}"
 
 
 @pytest.mark.parametrize("path", PLANS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -17,7 +17,7 @@ from gatekeeper.commands import gate as gate_cmd
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 
-WEBHOOKS = Path("/work/shared/github/webhooks")
+WEBHOOKS = Path(__file__).resolve().parent / "data" / "webhooks"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
 GATED_PLAN = str(FIXTURES / "replace_prod_db" / "plan.json")
 EMPTY_PLAN = str(FIXTURES / "no_changes" / "plan.json")

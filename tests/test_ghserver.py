@@ -412,14 +412,14 @@ def test_auth_required(gh_server: GHServer, scene: Any) -> None:  # noqa: F811
 
 def test_unknown_endpoint_is_404_and_recorded(gh_server: GHServer, scene: Any) -> None:  # noqa: F811
     s = gh_server.session()
-    assert s.get(f"{gh_server.url}/repos/acme/infra/branches/main/protection").status_code == 404
+    assert s.get(f"{gh_server.url}/repos/acme/infra/hooks").status_code == 404
     assert s.delete(f"{gh_server.url}/repos/acme/infra/pulls/1").status_code == 404  # wrong method
     assert s.get(f"{gh_server.url}/repos/acme/infra/pulls/1").status_code == 200
     assert [str(r) for r in gh_server.unexpected] == [
-        "GET /repos/acme/infra/branches/main/protection -> 404",
+        "GET /repos/acme/infra/hooks -> 404",
         "DELETE /repos/acme/infra/pulls/1 -> 404",
     ]
-    with pytest.raises(AssertionError, match="branches/main/protection"):
+    with pytest.raises(AssertionError, match="infra/hooks"):
         gh_server.assert_no_unexpected()
     assert len(gh_server.take_unexpected()) == 2
     gh_server.verify()
@@ -684,10 +684,34 @@ def test_every_spec_operation_has_a_handler_or_is_listed() -> None:
 
     ids = {op.operation_id for op in load_spec().operations}
     missing = ids - set(HANDLERS)
+    # Writes a gate never makes, and the endpoints the spec gained for the setup check, pushers
+    # and the apply guard that no code calls yet: each leaves this set when a handler serves it.
     assert missing == {
         "repos/update",
         "repos/delete",
         "users/update-authenticated",
         "repos/create-or-update-file-contents",
         "repos/delete-file",
+        "actions/get-github-actions-default-workflow-permissions-repository",
+        "actions/list-jobs-for-workflow-run",
+        "actions/set-github-actions-default-workflow-permissions-repository",
+        "apps/get-authenticated",
+        "apps/get-repo-installation",
+        "checks/get-suite",
+        "repos/compare-commits-with-basehead",
+        "repos/create-deployment-branch-policy",
+        "repos/create-or-update-environment",
+        "repos/create-repo-ruleset",
+        "repos/delete-an-environment",
+        "repos/delete-repo-ruleset",
+        "repos/get-all-environments",
+        "repos/get-branch",
+        "repos/get-branch-rules",
+        "repos/get-environment",
+        "repos/get-repo-ruleset",
+        "repos/get-repo-rulesets",
+        "repos/list-activities",
+        "repos/list-commit-statuses-for-ref",
+        "repos/list-deployment-branch-policies",
+        "repos/update-repo-ruleset",
     }

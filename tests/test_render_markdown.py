@@ -6,7 +6,7 @@ of the output, regenerate them and review the diff:
     GATEKEEPER_UPDATE_GOLDEN=1 pytest tests/test_render_markdown.py
 
 Scenarios are built from real plans: the Terraform 1.0.3 fixtures under fixtures/terraform/
-and the public corpus in ../shared/corpus/plans (see PROVENANCE.tsv there). Where a plan a
+and the public corpus in fixtures/corpus (see PROVENANCE.tsv there). Where a plan a
 real Terraform cannot produce is needed (thousands of changes; a for_each key with every
 hostile character at once), it is derived from a real plan in `_derived_plan`, by copying
 resource_changes entries under new addresses; nothing else in them is changed.

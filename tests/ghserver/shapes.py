@@ -1,7 +1,7 @@
 """State objects rendered as the JSON GitHub sends (full shapes, URLs on this server).
 
 Field lists follow the spec's examples and the webhook payloads in
-/work/shared/github/webhooks; every builder's output is validated against the operation's
+tests/data/webhooks; every builder's output is validated against the operation's
 response schema by the server (strict mode).
 """
 
