@@ -107,6 +107,27 @@ class CommentSettings:
     on_allow: bool = True
 
 
+GITHUB_ACTIONS_APP_ID = 15368  # the GitHub Actions app: what GITHUB_TOKEN posts as
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityPolicy:
+    """Who the gate is on GitHub. `app_id` None: the gate posts as GitHub Actions
+    (GITHUB_TOKEN), an identity every workflow in the repository shares."""
+
+    app_id: int | None = None
+
+    @property
+    def check_app_id(self) -> int:
+        """The app id a genuine gate check run carries."""
+        return GITHUB_ACTIONS_APP_ID if self.app_id is None else self.app_id
+
+    @property
+    def forgeable(self) -> bool:
+        """True when any workflow's GITHUB_TOKEN can post a check run as this identity."""
+        return self.app_id is None or self.app_id == GITHUB_ACTIONS_APP_ID
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     mode: str = "enforce"  # "enforce" | "advisory"
@@ -117,6 +138,7 @@ class Policy:
     overrides: OverridePolicy = field(default_factory=OverridePolicy)
     gate_paths: tuple[str, ...] = defaults.GATE_PATHS
     comment: CommentSettings = field(default_factory=CommentSettings)
+    identity: IdentityPolicy = field(default_factory=IdentityPolicy)
     source: str = "(built-in defaults)"
     path: str = defaults.POLICY_PATH
 
@@ -298,6 +320,7 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         overrides=overrides,
         gate_paths=_tuple(doc, "gate_paths", defaults.GATE_PATHS),
         comment=CommentSettings(cm.get("enabled", True), cm.get("on_allow", True)),
+        identity=IdentityPolicy(app_id=doc.get("identity", {}).get("app_id")),
         source=source,
         path=path,
     )
