@@ -282,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
         retry=RetryPolicy(total_seconds=opts.time_budget, backoff=BACKOFF),
         seconds_between_writes=WRITE_SPACING,
     )
+    if actions.input_flag(env, "doctor"):
+        _doctor(client, aenv, opts)
     numbers = list(event.pr_numbers)
     if not numbers and event.lookup is not None:
         lk = event.lookup
@@ -301,6 +303,30 @@ def run(args: argparse.Namespace) -> int:
         code = Gate(client, aenv, event, opts, number, shared).run()
         worst = max(worst, code)
     return worst
+
+
+def _doctor(client: GitHubClient, aenv: actions.ActionsEnv, opts: Options) -> None:
+    """Input `doctor: true`: the setup check, advisory. Its result goes to the log and the
+    job summary and never changes the gate's decision or exit code (the workflow token
+    usually cannot read bypass actors or workflow permissions: run it as an admin)."""
+    from gatekeeper.commands.doctor import diagnose
+
+    try:
+        d = diagnose(
+            client,
+            aenv.repository,
+            environment=actions.get_input(actions.environ(), "doctor-environment") or "gatekeeper",
+            check_name=opts.check_name,
+            policy_path=opts.policy_path,
+        )
+    except GatekeeperError as exc:
+        say(f"warning: gatekeeper doctor: {exc.message}", err=True)
+        return
+    say("gatekeeper doctor (advisory):")
+    for line in d.lines():
+        say(f"  {line}")
+    rows = "\n".join(f"- {md.prose(line)}" for line in d.lines())
+    actions.append_summary(aenv.summary_path, f"### gatekeeper doctor (advisory)\n\n{rows}\n")
 
 
 def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
