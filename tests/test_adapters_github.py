@@ -380,6 +380,15 @@ def test_malformed_api_answers_fail_closed() -> None:
         pr_facts("x/y", bad, [], [], [], [])
     with pytest.raises(ApiUnavailable, match="id"):
         pr_facts("x/y", pr, [], [{"id": 1, "state": "APPROVED", "user": {"login": "x"}}], [], [])
+    # the counts tell a truncated list from a complete one: missing or malformed, no facts
+    for key, value in (("commits", None), ("changed_files", "1"), ("commits", True)):
+        broken = {k: v for k, v in pr.items() if k != key}
+        if value is not None:
+            broken[key] = value
+        with pytest.raises(ApiUnavailable, match=rf"{key} is not a int"):
+            pr_facts("x/y", broken, [], [], [], [])
+    with pytest.raises(ApiUnavailable, match="negative"):
+        pr_facts("x/y", {**pr, "commits": -1}, [], [], [], [])
 
 
 def test_contents_base64(gh_server: GHServer) -> None:
