@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.ghserver import GHServer
@@ -29,6 +30,7 @@ from tests.test_gate_command import (
     gate,
     pr_event,
     signed_override,
+    upload_bundle,
 )
 
 __all__ = ["_fast", "gate"]  # the fixtures of test_gate_command, used here
@@ -402,3 +404,59 @@ def test_a_genuine_signed_override_by_a_key_on_the_default_branch_allows(
     res = gate("issue_comment", comment_event(pr), "--plan", GATED_PLAN, "--head-sha", pr.head_sha)
     assert res.code == 0, res.out
     assert res.outputs["headline"].startswith("allowed by signed override (alice@acme.example)")
+
+
+# ------------------------------------------------- the cost of one check per head
+
+
+@pytest.mark.parametrize("setup", ["single", "split"])
+def test_request_count_with_one_and_five_prs_sharing_a_head(
+    gh_server: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    gate: Runner,
+    setup: str,
+) -> None:
+    """Requests per evaluation with 1 and with 5 open PRs (into main and release/1..4, all
+    protected) sharing one head: every other protected PR costs its snapshot (PR, commits,
+    reviews, comments, files: 5) and, in the split setup, its plan bundle (4); the trust root,
+    the pushers of the shared head branch and the head's checks are read once.
+    Run with -s to see the counts (the issue's note quotes them)."""
+    st = gh_server.state
+    base_repo(st, policy=POLICY_YML + "protected_branches: ['release/*']\n")
+    first = agent_pr(st)
+    prs = [first]
+    for i in range(1, 5):
+        agent_branch(st, f"release/{i}", {"README": f"{i}\n"})
+        prs.append(
+            st.add_pull(
+                author="Copilot",
+                head_ref=first.head_ref,
+                base_ref=f"release/{i}",
+                commits=[st.repo(REPO).commits[s] for s in first.commits],
+            )
+        )
+    for pr in prs:
+        st.add_review(pr, "alice")
+        st.add_review(pr, "carol")
+    argv: tuple[str, ...] = ("--plan", GATED_PLAN)
+    counts: dict[int, int] = {}
+    for n in (1, 5):
+        for pr in prs[n:]:
+            pr.state = "closed"  # the other PRs are not open for the 1-PR count
+        for pr in prs[:n]:
+            pr.state = "open"
+        if setup == "split":
+            st.repo(REPO).workflow_runs.clear()
+            for pr in prs[:n]:
+                upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr, pull_requests=[pr])
+            argv = ()
+        gh_server.reset_log()
+        res = gate("pull_request_target", pr_event(first), *argv, "--no-comment")
+        assert res.code == 0, res.out
+        counts[n] = len(gh_server.log)
+        with capsys.disabled():
+            print(f"\n{setup}: {n} PR(s) sharing a head: {counts[n]} requests per evaluation")
+    per_pr = 5 if setup == "single" else 9
+    assert counts[5] == counts[1] + 4 * per_pr, counts
