@@ -50,7 +50,12 @@ def agent_branch(st: State, name: str, files: dict[str, str]) -> str:
 
 
 def report(tmp_path: Path) -> dict[str, Any]:
+    import jsonschema
+
+    from gatekeeper.render.json_report import report_schema
+
     doc: dict[str, Any] = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(doc, report_schema())
     return doc
 
 
