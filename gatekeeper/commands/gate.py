@@ -578,7 +578,6 @@ class Gate:
         mine = is_protected(facts.base_ref, root.branch, policy.protected_branches)
         ranked: list[tuple[int, str, Decision]] = [(self.number, facts.base_ref, result.decision)]
         records.append(_head_record(self.number, facts.base_ref, mine, result.decision))
-        results = {self.number: result}
         for number, base in pulls:
             if number == self.number:
                 continue
@@ -588,25 +587,24 @@ class Gate:
                 continue
             other = self._sibling(number)
             ranked.append((number, base, other.decision))
-            results[number] = other
             records.append(_head_record(number, base, True, other.decision))
         number, base, worst = strictest(ranked)
         decision = result.decision
+        story: tuple[str, ...] = ()
         if number != self.number:
-            lines = tuple(
-                f"PR #{r['number']} into {r['base_ref']}: {r['headline']}"
-                for r in records
-                if "headline" in r
+            story = (
+                f"the check on {head[:12]} is the strictest over the open PRs with this head "
+                "into protected branches",
+                *(
+                    f"PR #{r['number']} into {r['base_ref']}: {r['headline']}"
+                    for r in records
+                    if "headline" in r
+                ),
             )
             decision = replace(
                 worst,
                 headline=f"{worst.headline} (PR #{number} into {base}, same head commit)",
-                details=(
-                    f"the check on {head[:12]} is the strictest over the open PRs with this "
-                    "head into protected branches",
-                    *lines,
-                    *worst.details,
-                ),
+                details=(*story, *worst.details),
             )
         runs = self.client.check_runs_named(self.repo, head, self.opts.check_name)
         statuses = self.client.statuses(self.repo, head)
@@ -627,9 +625,7 @@ class Gate:
             "decided_by": number,
             "tampering": [t.record() for t in findings],
         }
-        explanation = tuple(f"tampering: {t.line()}" for t in findings) + result.explanation
-        if number != self.number:
-            explanation = decision.details[: len(records) + 1] + explanation
+        explanation = tuple(f"tampering: {t.line()}" for t in findings) + story + result.explanation
         return replace(
             result,
             decision=decision,
