@@ -222,3 +222,31 @@ def test_the_action_runs_doctor_advisory(gh_server: GHServer, tmp_path: Path, ga
     assert "FAIL  the gate posts as a GitHub App of its own" in res.out
     assert "### gatekeeper doctor (advisory)" in res.summary
     assert gate("pull_request", pr_event(pr), "--plan", GATED_PLAN).code == 0
+
+
+def test_ghserver_serves_the_setup_endpoints_by_the_spec(gh_server: GHServer) -> None:
+    """The listing endpoints doctor does not call, answered and validated against the spec
+    (the server fails the test on any response that does not match it)."""
+    import requests
+
+    st = gh_server.state
+    good_setup(st)
+    st.add_ruleset("release", [{"type": "deletion"}], include=["refs/heads/release/*"])
+    st.add_activity(REPO, "main", "0" * 40, st.repo(REPO).branches["main"], "push", None)
+    h = {"Authorization": f"token {USER_TOKEN}"}
+
+    def get(path: str, **params: Any) -> Any:
+        r = requests.get(
+            f"{gh_server.url}/repos/{REPO}{path}", headers=h, params=params, timeout=10
+        )
+        assert r.status_code == 200, (path, r.text)
+        return r.json()
+
+    assert [x["name"] for x in get("/rulesets")] == ["gatekeeper", "release"]
+    assert get("/environments")["environments"][0]["name"] == "gatekeeper"
+    (push,) = get("/activity", ref="main", activity_type="push")
+    assert push["actor"] is None  # a deleted account
+    assert get("/rules/branches/release%2F1")[0]["type"] == "deletion"
+    assert get("/branches/main")["commit"]["sha"] == st.repo(REPO).branches["main"]
+    assert get(f"/commits/{st.repo(REPO).branches['main']}/statuses") == []
+    gh_server.check()

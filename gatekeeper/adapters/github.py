@@ -216,7 +216,8 @@ class GitHubClient:
                 raise ApiError(
                     f"{what}: forbidden (403): {msg}",
                     "give the workflow token the permissions the README lists "
-                    "(pull-requests: read, checks: write, contents: read, actions: read)",
+                    "(pull-requests: read, checks: write, contents: read, actions: read, "
+                    "statuses: read)",
                 ) from None
             raise ApiError(f"{what}: HTTP {status}: {msg}") from None
         except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
