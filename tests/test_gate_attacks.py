@@ -334,6 +334,31 @@ def test_pushers_that_cannot_be_read_block(gh_server: GHServer, gate: Runner) ->
     assert "forbidden (403)" in res.outputs["headline"]
 
 
+def test_a_push_by_a_deleted_account_blocks(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = _two_humans(st)
+    st.add_activity(REPO, pr.head_ref, pr.base_sha, pr.head_sha, "force_push", None)
+    res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+    assert res.code == 1, res.out
+    assert "has no actor (deleted account)" in res.outputs["headline"]
+
+
+def test_checks_or_statuses_that_cannot_be_listed_block(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = _two_humans(st)
+    for path in (r"/statuses$", r"/commits/[0-9a-f]+/check-runs$", r"/commits/[0-9a-f]+/pulls$"):
+        gh_server.faults.respond(path, 403, {"message": "Resource not accessible"}, times=10)
+        res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
+        assert res.code == 1, (path, res.out)
+        assert res.outputs["headline"].startswith(
+            "blocked: the head commit's other PRs and checks cannot be read"
+        ), res.outputs["headline"]
+        gh_server.faults.clear()
+    assert {r.conclusion for r in check_runs(st, pr.head_sha)} == {"failure"}
+
+
 def test_a_fork_counts_its_owner_and_the_author_as_pushers(
     gh_server: GHServer, gate: Runner
 ) -> None:

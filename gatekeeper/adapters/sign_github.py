@@ -137,14 +137,6 @@ def read_head_sha(client: GitHubClient, repo: str, number: int) -> str:
     return _sha(head.get("sha") if isinstance(head, dict) else None, "head.sha")
 
 
-def read_base_file(client: GitHubClient, repo: str, path: str, ref: str) -> bytes | None:
-    """A file at the base commit through the contents API; None when it does not exist."""
-    try:
-        return client.read_file(repo, path, ref)
-    except ApiError as exc:
-        raise for_sign(exc) from None
-
-
 def _norm(body: str) -> str:
     return body.replace("\r\n", "\n").strip()
 

@@ -1,6 +1,6 @@
 """`gatekeeper gate`: what the GitHub Action runs.
 
-Reads the event, one snapshot of the pull request, the policy at the base commit and the
+Reads the event, one snapshot of the pull request, the policy on the default branch's head and the
 plan analysis for the PR's current head; decides; reports a `gatekeeper` check run on the
 head (and optionally a commit status), the sticky PR comment, the job summary and
 $GITHUB_OUTPUT. Exit 0 allowed, 1 blocked, 2 bad input/config, 3 bug.
@@ -131,7 +131,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--config",
         metavar="PATH",
-        help="the policy's path in the repository, always read at the PR's base commit "
+        help="the policy's path in the repository, always read on the default branch's head "
         f"(default {defaults.POLICY_PATH}; built-in defaults when that is absent; another "
         "path must exist)",
     )
