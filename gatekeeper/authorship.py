@@ -7,7 +7,14 @@ emails, the branch name, labels, the PR body) is self-reported: it can only make
 agent-authored, never make it human-authored.
 
 The operators are everyone who wrote or pushed the change: the PR author, every commit
-author and committer, and every Co-authored-by human. None of them is a second person.
+author and committer, everyone who pushed to the head branch, and every Co-authored-by
+human. None of them is a second person.
+
+A Co-authored-by human is git text: often a corporate email no account is linked to. So
+besides its email it is matched by alias: a reviewer whose login equals the trailer's name
+or its email's local part (case-insensitive, ignoring everything but letters and digits,
+and a `+tag`) is that co-author. An unresolved co-author therefore excludes every reviewer
+such a match names, and nobody else; it never counts for anyone.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ class Authorship:
     _by_id: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
     _by_login: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _by_email: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _by_alias: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def operator_reason(self, actor: Actor) -> str | None:
         """Why `actor` (a reviewer) is one of the operators, or None.
@@ -65,7 +73,26 @@ class Authorship:
             return self._by_login[actor.login.casefold()]
         if actor.email and actor.email.casefold() in self._by_email:
             return self._by_email[actor.email.casefold()]
+        alias = alias_key(actor.login or "")
+        if alias and alias in self._by_alias:
+            return self._by_alias[alias]
         return None
+
+
+def alias_key(text: str) -> str:
+    """A name, email local part or login reduced for matching: casefolded, letters and
+    digits only (`Olga.Petrova`, `olga-petrova` and `Olga Petrova` are one key)."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def co_author_aliases(name: str, email: str | None) -> tuple[str, ...]:
+    """The keys a Co-authored-by human is matched by against reviewers' logins: its name
+    and its email's local part (without a `+tag`)."""
+    keys = [alias_key(name)]
+    if email and "@" in email:
+        local = email.rpartition("@")[0].partition("+")[0]
+        keys.append(alias_key(local))
+    return tuple(dict.fromkeys(k for k in keys if k))
 
 
 def short_sha(sha: str) -> str:
@@ -115,6 +142,7 @@ class _Operators:
         self.by_id: dict[int, str] = {}
         self.by_login: dict[str, str] = {}
         self.by_email: dict[str, str] = {}
+        self.by_alias: dict[str, str] = {}
         self._index: dict[str, int] = {}
         # Emails GitHub linked to an account in this PR's commits (a verified email).
         self.linked: dict[str, tuple[int | None, str]] = {}
@@ -178,6 +206,14 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
     if why:
         evidence.append(Evidence("pr_author", "PR author", why, self_reported=False))
     ops.add("opened the PR", id=facts.author.id, login=facts.author.login)
+
+    # 1b. Everyone who pushed to the head branch (authenticated: GitHub's activity API). An
+    # agent holding a colleague's token pushes as that colleague: the colleague is an operator.
+    for p in facts.pushers:
+        why = _is_agent_account(p, policy) if p.login else None
+        if why:
+            evidence.append(Evidence("pusher", "pushed to the head branch", why, False))
+        ops.add("pushed to the head branch", id=p.id, login=p.login)
 
     # 2. Every commit author and committer, and their trailers.
     for c in facts.commits:
@@ -252,6 +288,7 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
         _by_id=ops.by_id,
         _by_login=ops.by_login,
         _by_email=ops.by_email,
+        _by_alias=ops.by_alias,
     )
 
 
@@ -263,4 +300,7 @@ def _co_author(
         evidence.append(Evidence("co_author", f"Co-authored-by in commit {sha}", why, True))
         return
     # A human co-author: the operator who drove the agent (or a pair). Never a second person.
-    ops.add(f"co-authored commit {sha} (Co-authored-by)", email=ca.email, name=ca.name)
+    role = f"co-authored commit {sha} (Co-authored-by)"
+    ops.add(role, email=ca.email, name=ca.name)
+    for key in co_author_aliases(ca.name, ca.email):
+        ops.by_alias.setdefault(key, f"{role}: its name or email matches the login")

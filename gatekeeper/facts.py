@@ -156,6 +156,15 @@ class PullRequestFacts:
     permissions: Mapping[str, str] = field(default_factory=dict)
     # "org/team" -> casefolded logins of the looked-up reviewers who are active members.
     team_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The base repository's default branch as the PR object names it (None: not sent).
+    default_branch: str | None = None
+    # The owner of the head repository (a fork's owner), from the PR object.
+    head_owner: str | None = None
+    # Everyone GitHub's activity API shows pushing or force-pushing to the head branch (or,
+    # for a fork, its owner): operators, never a second person. `pushers_unknown`: why they
+    # could not be read (fail closed: the gate blocks); None when read.
+    pushers: tuple[Actor, ...] = ()
+    pushers_unknown: str | None = None
 
     @property
     def commits_truncated(self) -> bool:

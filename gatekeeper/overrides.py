@@ -2,7 +2,7 @@
 
 A human overrides the gate by posting a fenced block tagged `gatekeeper-override` that holds
 a message binding the exact PR, head commit, plan digest and change list, plus an SSHSIG
-made with a key from the base branch's allowed_signers. This module is pure: the caller
+made with a key from the default branch's allowed_signers. This module is pure: the caller
 passes the comments, the parsed allowed_signers, what the gate computed, policy and `now`.
 """
 
@@ -472,7 +472,7 @@ def evaluate_overrides(
 ) -> OverrideEvaluation:
     """Decide which override blocks count. Never raises for anything found in comments.
 
-    `allowed_signers` is None when the file is absent at the base commit.
+    `allowed_signers` is None when the file is absent on the default branch.
     `trust_root_changed`: the PR touches the policy, allowed_signers or workflows.
     """
     if now.tzinfo is None or now.utcoffset() is None:
@@ -491,7 +491,7 @@ def evaluate_overrides(
     elif allowed_signers is None:
         unavailable = (
             Rejection.NOT_CONFIGURED,
-            f"no allowed_signers file at {policy.allowed_signers_path} on the base branch",
+            f"no allowed_signers file at {policy.allowed_signers_path} on the default branch",
         )
 
     verdicts: list[BlockVerdict] = []

@@ -139,6 +139,8 @@ class Policy:
     gate_paths: tuple[str, ...] = defaults.GATE_PATHS
     comment: CommentSettings = field(default_factory=CommentSettings)
     identity: IdentityPolicy = field(default_factory=IdentityPolicy)
+    # Base branches (globs) whose PRs decide the check on their head; () = the default branch.
+    protected_branches: tuple[str, ...] = ()
     source: str = "(built-in defaults)"
     path: str = defaults.POLICY_PATH
 
@@ -321,6 +323,7 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         gate_paths=_tuple(doc, "gate_paths", defaults.GATE_PATHS),
         comment=CommentSettings(cm.get("enabled", True), cm.get("on_allow", True)),
         identity=IdentityPolicy(app_id=doc.get("identity", {}).get("app_id")),
+        protected_branches=_tuple(doc, "protected_branches", ()),
         source=source,
         path=path,
     )

@@ -174,7 +174,7 @@ def check_signature(
             raise OverrideError(
                 f"key {verified.fingerprint} is not listed for {message.approver} in "
                 f"{allowed_signers.source} (for namespace {namespace} now)",
-                "ask an owner of the allowed_signers file on the base branch to add it",
+                "ask an owner of the allowed_signers file on the default branch to add it",
             )
     return verified
 

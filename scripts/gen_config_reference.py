@@ -178,7 +178,8 @@ class Reference:
             lines += [f"- {_code(v)}" for v in values]
         policy_path = getattr(defaults, "POLICY_PATH", None)
         if policy_path:
-            lines += ["", f"The policy file is read from `{policy_path}` at the base commit."]
+            where = f"`{policy_path}` on the default branch's current head"
+            lines += ["", f"The policy file is read from {where}."]
         return lines
 
 

@@ -357,7 +357,11 @@ def test_check_run_output_is_clipped(gh_server: GHServer) -> None:
 
 
 def test_pr_facts_from_a_webhook_pull_request() -> None:
-    doc = json.loads((Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json").read_text())
+    doc = json.loads(
+        (
+            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+        ).read_text()
+    )
     f = pr_facts("Codertocat/Hello-World", doc["pull_request"], [], [], [], [])
     assert (f.number, f.author.login, f.author.id) == (2, "Codertocat", 21031067)
     assert f.head_ref == "changes" and f.base_ref == "master"
@@ -365,13 +369,26 @@ def test_pr_facts_from_a_webhook_pull_request() -> None:
 
 
 def test_malformed_api_answers_fail_closed() -> None:
-    doc = json.loads((Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json").read_text())
+    doc = json.loads(
+        (
+            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+        ).read_text()
+    )
     pr = doc["pull_request"]
     bad = {**pr, "head": {**pr["head"], "sha": None}}
     with pytest.raises(ApiUnavailable, match=r"head\.sha"):
         pr_facts("x/y", bad, [], [], [], [])
     with pytest.raises(ApiUnavailable, match="id"):
         pr_facts("x/y", pr, [], [{"id": 1, "state": "APPROVED", "user": {"login": "x"}}], [], [])
+    # the counts tell a truncated list from a complete one: missing or malformed, no facts
+    for key, value in (("commits", None), ("changed_files", "1"), ("commits", True)):
+        broken = {k: v for k, v in pr.items() if k != key}
+        if value is not None:
+            broken[key] = value
+        with pytest.raises(ApiUnavailable, match=rf"{key} is not a int"):
+            pr_facts("x/y", broken, [], [], [], [])
+    with pytest.raises(ApiUnavailable, match="negative"):
+        pr_facts("x/y", {**pr, "commits": -1}, [], [], [], [])
 
 
 def test_contents_base64(gh_server: GHServer) -> None:

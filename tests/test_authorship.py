@@ -156,3 +156,32 @@ def test_more_commits_than_github_lists_fails_closed_as_agent() -> None:
     assert a.agent_authored
     assert a.evidence[-1].kind == "unseen_commits"
     assert "300" in a.evidence[-1].text
+
+
+# ------------------------------------------------- issue 10: pushers, co-author aliases
+
+
+def test_every_pusher_is_an_operator_and_an_agent_pusher_is_evidence() -> None:
+    from gatekeeper.facts import Actor
+    from tests.gatehelpers import ALICE, COPILOT, facts
+
+    a = assess(facts(pushers=(ALICE,)), AgentPolicy())
+    assert a.operator_reason(Actor(ALICE.id, "renamed")) == "pushed to the head branch"
+    assert not a.agent_authored
+    a = assess(facts(pushers=(COPILOT,)), AgentPolicy())
+    assert a.agent_authored and a.evidence[0].kind == "pusher"
+
+
+def test_an_unresolved_co_author_excludes_the_logins_its_name_or_local_part_names() -> None:
+    from gatekeeper.authorship import co_author_aliases
+    from gatekeeper.facts import Actor
+    from tests.gatehelpers import COPILOT, commit, facts
+
+    assert co_author_aliases("Olga Petrova", "olga.petrova+gh@acme.example") == ("olgapetrova",)
+    assert co_author_aliases("olga", "o.p@acme.example") == ("olga", "op")
+    msg = "fix\n\nCo-authored-by: Olga Petrova <o.petrova@acme.example>\n"
+    a = assess(facts(commits=(commit(1, COPILOT, message=msg),)), AgentPolicy())
+    for login in ("olga-petrova", "OlgaPetrova", "o_petrova", "opetrova"):
+        assert a.operator_reason(Actor(99, login)) is not None, login
+    assert a.operator_reason(Actor(98, "olga")) is None  # a first name alone is not a match
+    assert a.operator_reason(Actor(97, "petrova")) is None

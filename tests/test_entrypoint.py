@@ -357,26 +357,32 @@ def test_examples_pin_actions_by_sha_and_use_only_declared_inputs() -> None:
 
 
 def test_gate_workflow_is_trusted_and_least_privilege() -> None:
+    """The hardened gate posts as its own App: every trigger runs on the default branch (so
+    the environment holding the key releases it), the key lives in that environment, the
+    job's own GITHUB_TOKEN has no permissions, and the action gets the App's token."""
     doc = _workflows()["gate.yml"]
     triggers = doc[True]  # `on:`
-    assert set(triggers) >= {
-        "pull_request_target",
-        "pull_request_review",
-        "issue_comment",
-        "workflow_run",
-        "merge_group",
-    }
-    assert "pull_request" not in triggers
+    assert set(triggers) == {"pull_request_target", "issue_comment", "workflow_run"}
+    assert triggers["workflow_run"]["workflows"] == ["plan", "review-relay"]
     for job in doc["jobs"].values():
-        assert job["permissions"] == {
-            "actions": "read",
-            "checks": "write",
-            "contents": "read",
-            "pull-requests": "write",
-        }
+        assert job["permissions"] == {}
+        assert job["environment"] == "gatekeeper"
+        uses = [str(step.get("uses", "")) for step in job["steps"]]
+        assert uses[0] == (
+            "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3"
+        )  # v3.1.1
+        app = job["steps"][0]
+        assert app["with"]["private-key"] == "${{ secrets.GATEKEEPER_APP_PRIVATE_KEY }}"
+        gate = job["steps"][1]
+        assert gate["with"]["github-token"] == "${{ steps.app.outputs.token }}"
+        assert gate["with"]["comment-login"] == "${{ steps.app.outputs.app-slug }}[bot]"
         for step in job["steps"]:
             assert "actions/checkout" not in str(step.get("uses", "")), "gate checks out code"
             assert "run" not in step, "the trusted gate runs no shell"
+    relay = _workflows()["review-relay.yml"]
+    assert set(relay[True]) == {"pull_request_review"}
+    for job in relay["jobs"].values():
+        assert job["permissions"] == {} and "environment" not in job
     plan = _workflows()["plan.yml"]
     assert set(plan[True]) == {"pull_request"}
     for job in plan["jobs"].values():
@@ -387,14 +393,30 @@ def test_gate_workflow_is_trusted_and_least_privilege() -> None:
         assert setup and setup[0]["with"]["terraform_wrapper"] is False
 
 
-def test_ruleset_requires_the_check_from_github_actions() -> None:
+def test_ruleset_requires_the_check_from_the_gates_app() -> None:
     doc = json.loads((EXAMPLES / "ruleset.json").read_text(encoding="utf-8"))
     assert doc["target"] == "branch" and doc["enforcement"] == "active"
     assert doc.get("bypass_actors") == []
     rules = {r["type"]: r.get("parameters", {}) for r in doc["rules"]}
     checks = rules["required_status_checks"]["required_status_checks"]
-    assert {"context": "gatekeeper", "integration_id": 15368} in checks
-    assert "merge_queue" in rules
+    # the placeholder for the App's id (README): never GitHub Actions, which any workflow is
+    assert checks == [{"context": "gatekeeper", "integration_id": 123456}]
+    assert "pull_request" in rules
+    assert "merge_queue" not in rules  # the queue's refs cannot get the App's key
+
+
+def test_app_manifest_asks_for_the_least_permissions() -> None:
+    doc = json.loads((EXAMPLES / "gatekeeper-app-manifest.json").read_text(encoding="utf-8"))
+    assert doc["public"] is False
+    assert doc["hook_attributes"]["active"] is False and doc["default_events"] == []
+    assert doc["default_permissions"] == {
+        "actions": "read",  # the plan workflow's runs and artifact
+        "checks": "write",  # the gatekeeper check run (and listing rivals)
+        "contents": "read",  # the policy, allowed_signers, the default branch, pushes
+        "metadata": "read",  # mandatory
+        "pull_requests": "write",  # the PR snapshot and the sticky comment
+        "statuses": "read",  # rival commit statuses (tamper check)
+    }
 
 
 def test_example_policy_is_valid(image_venv: Path, tmp_path: Path) -> None:

@@ -94,3 +94,13 @@ def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
             parse_policy(b"overrides:\n  max_lifetime: " + bad + b"\n", source="g.yml")
     with pytest.raises(ConfigError, match=r"g\.yml: overrides\.namespace_domain"):
         parse_policy(b"overrides:\n  namespace_domain: -bad-\n", source="g.yml")
+
+
+def test_protected_branches() -> None:
+    from gatekeeper.errors import ConfigError
+
+    assert parse_policy("", source="t").protected_branches == ()  # the default branch alone
+    p = parse_policy("protected_branches: ['release/*', main]\n", source="t")
+    assert p.protected_branches == ("release/*", "main")
+    with pytest.raises(ConfigError, match="protected_branches"):
+        parse_policy("protected_branches: release/*\n", source="t")

@@ -530,7 +530,8 @@ def test_an_explicit_policy_path_missing_at_base_is_refused(
         str(scene.pr.number),
     )
     assert code == 2 and out == ""
-    assert "error: .github/other.yml: no such policy file at the base commit" in err
+    assert "the configured policy file does not exist on the default branch (main)" in err
+    assert "error: .github/other.yml@" in err
     assert not posted(scene)
 
 

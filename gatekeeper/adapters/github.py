@@ -39,6 +39,8 @@ from gatekeeper.facts import (
 T = TypeVar("T")
 PER_PAGE = 100
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+# Activity types that put commits on a branch: whoever did one is an operator.
+PUSH_ACTIVITIES = frozenset({"push", "force_push", "branch_creation"})
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -214,7 +216,8 @@ class GitHubClient:
                 raise ApiError(
                     f"{what}: forbidden (403): {msg}",
                     "give the workflow token the permissions the README lists "
-                    "(pull-requests: read, checks: write, contents: read, actions: read)",
+                    "(pull-requests: read, checks: write, contents: read, actions: read, "
+                    "statuses: read)",
                 ) from None
             raise ApiError(f"{what}: HTTP {status}: {msg}") from None
         except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
@@ -348,6 +351,68 @@ class GitHubClient:
             and dig(p, "head", "sha") == sha
             and isinstance(p.get("number"), int)
         ]
+
+    # ------------------------------------------- the head commit, its PRs and its checks
+    def default_branch(self, repo: str) -> str:
+        """The repository's default branch (when the PR object did not name it)."""
+        data = self.get_json(f"/repos/{repo}", what=f"read repository {repo}")
+        return str(_need(data, str, "default_branch"))
+
+    def branch_head(self, repo: str, branch: str) -> str:
+        """The commit a branch points at now (GET /repos/{o}/{r}/branches/{branch})."""
+        q = urllib.parse.quote(branch, safe="")
+        data = self.get_json(f"/repos/{repo}/branches/{q}", what=f"read branch {branch}")
+        return str(_need(data, str, "commit", "sha"))
+
+    def open_pulls_for_head(self, repo: str, sha: str) -> list[tuple[int, str]]:
+        """(number, base ref) of every open PR of `repo` whose head commit is `sha`."""
+        pulls = self.paginate(
+            f"/repos/{repo}/commits/{sha}/pulls", what=f"list the pull requests of {sha[:12]}"
+        )
+        out: list[tuple[int, str]] = []
+        for p in pulls:
+            if dig(p, "state") != "open" or dig(p, "head", "sha") != sha:
+                continue
+            out.append((_need(p, int, "number"), _need(p, str, "base", "ref")))
+        return sorted(set(out))
+
+    def check_runs_named(self, repo: str, sha: str, name: str) -> list[dict[str, Any]]:
+        """Every check run called `name` on `sha` (all of them, not only the latest)."""
+        runs = self.paginate(
+            f"/repos/{repo}/commits/{sha}/check-runs",
+            {"check_name": name, "filter": "all"},
+            what=f"list the {name!r} check runs of {sha[:12]}",
+            key="check_runs",
+        )
+        return [r for r in runs if isinstance(r, dict) and r.get("name") == name]
+
+    def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """Every commit status on `sha`, with its creator."""
+        items = self.paginate(
+            f"/repos/{repo}/commits/{sha}/statuses", what=f"list the statuses of {sha[:12]}"
+        )
+        return [s for s in items if isinstance(s, dict)]
+
+    def pushers(self, repo: str, branch: str) -> list[Actor]:
+        """Every account that pushed, force-pushed or created `branch` (activity API)."""
+        items = self.paginate(
+            f"/repos/{repo}/activity",
+            {"ref": f"refs/heads/{branch}"},
+            what=f"list the pushes to {branch}",
+        )
+        out: dict[int | str, Actor] = {}
+        for item in items:
+            if dig(item, "activity_type") not in PUSH_ACTIVITIES:
+                continue
+            who = dig(item, "actor")
+            a = actor(who) if isinstance(who, dict) else None
+            if a is None:  # a deleted account pushed: it cannot be told apart from anyone
+                raise ApiUnavailable(
+                    f"a push to {branch} has no actor (deleted account)",
+                    "the pushers cannot all be named, so no approval counts",
+                )
+            out.setdefault(a.id if a.id is not None else f"login:{a.login}", a)
+        return list(out.values())
 
     # ------------------------------------------------------------- files at the base
     def read_file(self, repo: str, path: str, ref: str) -> bytes | None:
@@ -612,8 +677,17 @@ def pr_facts(
     body = dig(pr, "body")
     clist = tuple(commit_facts(c) for c in commits)
     flist = tuple(file_facts(f) for f in files)
-    n_commits = dig(pr, "commits")
-    n_files = dig(pr, "changed_files")
+    # Fail closed: the counts are what tells a truncated list (250 commits, 3000 files) from
+    # a complete one; without them the unseen commits and files could not be noticed.
+    n_commits = _need(pr, int, "commits")
+    n_files = _need(pr, int, "changed_files")
+    if n_commits < 0 or n_files < 0:
+        raise _Shape(
+            "unexpected GitHub response: a negative commits or changed_files count",
+            "a GitHub API change, or a proxy altering responses",
+        )
+    default_branch = dig(pr, "base", "repo", "default_branch")
+    head_owner = dig(pr, "head", "repo", "owner", "login")
     return PullRequestFacts(
         repository=repo,
         number=_need(pr, int, "number"),
@@ -629,8 +703,10 @@ def pr_facts(
         draft=dig(pr, "draft") is True,
         state=str(dig(pr, "state") or "open"),
         merged=dig(pr, "merged") is True,
-        commits_count=n_commits if isinstance(n_commits, int) else len(clist),
-        changed_files_count=n_files if isinstance(n_files, int) else len(flist),
+        commits_count=n_commits,
+        changed_files_count=n_files,
+        default_branch=default_branch if isinstance(default_branch, str) else None,
+        head_owner=head_owner if isinstance(head_owner, str) else None,
         commits=clist,
         reviews=tuple(review_facts(r) for r in reviews),
         comments=tuple(comment_facts(c) for c in comments),

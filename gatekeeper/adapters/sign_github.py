@@ -38,6 +38,7 @@ class PullHead:
     html_url: str
     changed_files: tuple[ChangedFile, ...]
     files_truncated: bool  # GitHub lists at most 3000 changed files
+    default_branch: str | None = None  # as the PR object names it (the trust root's branch)
 
 
 def token_from_env(env: Mapping[str, str]) -> str:
@@ -68,7 +69,7 @@ def open_client(token: str, api_url: str) -> GitHubClient:
     return GitHubClient(token, api_url)
 
 
-def _for_sign(exc: ApiError) -> ApiError:
+def for_sign(exc: ApiError) -> ApiError:
     """The gate's client words errors for the gate (and exits 1 when GitHub is down, which
     blocks the check). For `sign` every failure is exit 2 with a hint for a human."""
     message = exc.message
@@ -109,9 +110,10 @@ def read_pull(client: GitHubClient, repo: str, number: int) -> PullHead:
             "(for GitHub Enterprise Server, pass --api-url or GITHUB_API_URL)",
         ) from None
     except ApiError as exc:
-        raise _for_sign(exc) from None
+        raise for_sign(exc) from None
     listed = tuple(file_facts(f) for f in files)
     count = pr.get("changed_files")
+    default = (base.get("repo") or {}).get("default_branch")
     return PullHead(
         repository=full_name if isinstance(full_name, str) and _REPO.fullmatch(full_name) else repo,
         number=number,
@@ -122,6 +124,7 @@ def read_pull(client: GitHubClient, repo: str, number: int) -> PullHead:
         html_url=str(pr.get("html_url") or ""),
         changed_files=listed,
         files_truncated=isinstance(count, int) and count > len(listed),
+        default_branch=default if isinstance(default, str) else None,
     )
 
 
@@ -129,17 +132,9 @@ def read_head_sha(client: GitHubClient, repo: str, number: int) -> str:
     try:
         pr = client.get_json(f"/repos/{repo}/pulls/{number}", what=f"read PR #{number}")
     except ApiError as exc:
-        raise _for_sign(exc) from None
+        raise for_sign(exc) from None
     head = pr.get("head") if isinstance(pr, dict) else None
     return _sha(head.get("sha") if isinstance(head, dict) else None, "head.sha")
-
-
-def read_base_file(client: GitHubClient, repo: str, path: str, ref: str) -> bytes | None:
-    """A file at the base commit through the contents API; None when it does not exist."""
-    try:
-        return client.read_file(repo, path, ref)
-    except ApiError as exc:
-        raise _for_sign(exc) from None
 
 
 def _norm(body: str) -> str:
@@ -196,7 +191,7 @@ def post_comment(client: GitHubClient, repo: str, number: int, body: str) -> str
         try:
             found = _find_posted(client, repo, number, body)
         except ApiError as exc:
-            raise _for_sign(exc) from None
+            raise for_sign(exc) from None
         if found is not None:
             return found
     raise ApiError(

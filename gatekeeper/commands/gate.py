@@ -1,6 +1,6 @@
 """`gatekeeper gate`: what the GitHub Action runs.
 
-Reads the event, one snapshot of the pull request, the policy at the base commit and the
+Reads the event, one snapshot of the pull request, the policy on the default branch's head and the
 plan analysis for the PR's current head; decides; reports a `gatekeeper` check run on the
 head (and optionally a commit status), the sticky PR comment, the job summary and
 $GITHUB_OUTPUT. Exit 0 allowed, 1 blocked, 2 bad input/config, 3 bug.
@@ -29,6 +29,7 @@ from gatekeeper import approvals as approvals_mod
 from gatekeeper import defaults
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import ApiUnavailable, GitHubClient, NotFound, RetryPolicy
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
 from gatekeeper.authorship import Authorship, assess
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import (
@@ -48,10 +49,11 @@ from gatekeeper.errors import (
     GatekeeperError,
     PlanError,
 )
-from gatekeeper.facts import FILES_LIST_CAP, PullRequestFacts, dig
+from gatekeeper.facts import FILES_LIST_CAP, Actor, PullRequestFacts, dig
 from gatekeeper.gatepaths import TrustRootChange, trust_root_changes
+from gatekeeper.headcheck import Tampering, find_tampering, is_protected, strictest, tampered
 from gatekeeper.plan import canonical_json
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy import Policy
 from gatekeeper.render import md
 from gatekeeper.render.escape import terminal
 from gatekeeper.render.view import Person, PrView
@@ -129,7 +131,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--config",
         metavar="PATH",
-        help="the policy's path in the repository, always read at the PR's base commit "
+        help="the policy's path in the repository, always read on the default branch's head "
         f"(default {defaults.POLICY_PATH}; built-in defaults when that is absent; another "
         "path must exist)",
     )
@@ -280,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
         retry=RetryPolicy(total_seconds=opts.time_budget, backoff=BACKOFF),
         seconds_between_writes=WRITE_SPACING,
     )
+    if actions.input_flag(env, "doctor"):
+        _doctor(client, aenv, opts)
     numbers = list(event.pr_numbers)
     if not numbers and event.lookup is not None:
         lk = event.lookup
@@ -294,10 +298,35 @@ def run(args: argparse.Namespace) -> int:
             actions.write_outputs(aenv.output_path, {"decision": "skipped", "headline": note})
             return 0
     worst = 0
+    shared = Shared()
     for number in numbers:
-        code = Gate(client, aenv, event, opts, number).run()
+        code = Gate(client, aenv, event, opts, number, shared).run()
         worst = max(worst, code)
     return worst
+
+
+def _doctor(client: GitHubClient, aenv: actions.ActionsEnv, opts: Options) -> None:
+    """Input `doctor: true`: the setup check, advisory. Its result goes to the log and the
+    job summary and never changes the gate's decision or exit code (the workflow token
+    usually cannot read bypass actors or workflow permissions: run it as an admin)."""
+    from gatekeeper.commands.doctor import diagnose
+
+    try:
+        d = diagnose(
+            client,
+            aenv.repository,
+            environment=actions.get_input(actions.environ(), "doctor-environment") or "gatekeeper",
+            check_name=opts.check_name,
+            policy_path=opts.policy_path,
+        )
+    except GatekeeperError as exc:
+        say(f"warning: gatekeeper doctor: {exc.message}", err=True)
+        return
+    say("gatekeeper doctor (advisory):")
+    for line in d.lines():
+        say(f"  {line}")
+    rows = "\n".join(f"- {md.prose(line)}" for line in d.lines())
+    actions.append_summary(aenv.summary_path, f"### gatekeeper doctor (advisory)\n\n{rows}\n")
 
 
 def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
@@ -351,6 +380,18 @@ class Result:
     view: PrView
     sections: dict[str, Any] = field(default_factory=dict)
     explanation: tuple[str, ...] = ()  # the whole story, one fact per line (log, check text)
+    tampering: tuple[Tampering, ...] = ()  # rival checks/statuses on the head, shown first
+
+
+@dataclass
+class Shared:
+    """What one run reads once for every PR it evaluates: the trust root (the default
+    branch's head) and the pushers of each head branch."""
+
+    trust_root: TrustRoot | None = None
+    pushers: dict[tuple[str, str], tuple[tuple[Actor, ...], str | None]] = field(
+        default_factory=dict
+    )
 
 
 class Gate:
@@ -363,6 +404,7 @@ class Gate:
         event: actions.GateEvent,
         opts: Options,
         number: int,
+        shared: Shared | None = None,
     ) -> None:
         self.client = client
         self.aenv = aenv
@@ -370,6 +412,8 @@ class Gate:
         self.opts = opts
         self.number = number
         self.repo = aenv.repository
+        self.shared = shared if shared is not None else Shared()
+        self.trust_root: TrustRoot | None = None
         self.check_sha: str | None = event.check_sha or event.event_sha
         self.policy: Policy | None = None
         self.snapshot: PullRequestFacts | None = None  # the one PR snapshot, once fetched
@@ -414,6 +458,15 @@ class Gate:
                 {"decision": "error", "headline": f"error: {exc.message}"},
             )
             raise
+        else:
+            try:
+                result = self._for_head(result)
+            except GatekeeperError as exc:
+                # The other PRs of this head, or the checks on it, cannot be read: whatever
+                # this PR's own result, the head's check cannot be vouched for.
+                why = f"the head commit's other PRs and checks cannot be read: {exc.message}"
+                decision = Decision(BLOCK, f"blocked: {why}", (exc.hint or "",))
+                result = self._bare(decision, self.snapshot)
         self.report(result)
         if self.unreported:
             # The check may still show an earlier success: the job itself must fail.
@@ -445,8 +498,12 @@ class Gate:
             return self._bare(Decision(BLOCK, f"blocked: {why}", (why,)), facts)
 
         analysis, pending, source = self._analysis(facts, policy)
-        authorship = assess(facts, policy.agents)
         trust = trust_root_changes(facts.files, policy, truncated=facts.files_truncated)
+        if pending is None and analysis is not None and (analysis.gated or trust):
+            # Pushers only ever remove approvers (and add agent evidence): read them when
+            # something could be gated.
+            facts = self._with_pushers(facts)
+        authorship = assess(facts, policy.agents)
         if pending is not None:
             decision = decide_pending(facts.head_sha, pending, policy)
             return self._result(
@@ -470,6 +527,11 @@ class Gate:
             head_only=head_only,
         )
         blockers = []
+        if facts.pushers_unknown:
+            blockers.append(
+                f"the accounts that pushed to {facts.head_ref} cannot be read "
+                f"({facts.pushers_unknown}): any of them may be the operator"
+            )
         if facts.commits_truncated:
             blockers.append(
                 f"the PR has {facts.commits_count} commits and GitHub lists only "
@@ -500,6 +562,90 @@ class Gate:
             overridable=overrides_can_count(trust, always),
         )
 
+    # ------------------------------------------------------------ one check per head
+    def _for_head(self, result: Result) -> Result:
+        """The check belongs to the head commit, not to this PR: the conclusion is the
+        strictest over this PR and every other open PR with this head into a protected
+        branch (each evaluated under the default branch's trust root), and a rival
+        `gatekeeper` check run or status on the head blocks it (tampering)."""
+        facts, root = self.snapshot, self.trust_root
+        if facts is None or root is None or self.event.name == "merge_group":
+            return result
+        policy = root.policy
+        head = facts.head_sha
+        pulls = self.client.open_pulls_for_head(self.repo, head)
+        records: list[dict[str, Any]] = []
+        mine = is_protected(facts.base_ref, root.branch, policy.protected_branches)
+        ranked: list[tuple[int, str, Decision]] = [(self.number, facts.base_ref, result.decision)]
+        records.append(_head_record(self.number, facts.base_ref, mine, result.decision))
+        for number, base in pulls:
+            if number == self.number:
+                continue
+            protected = is_protected(base, root.branch, policy.protected_branches)
+            if not protected:
+                records.append({"number": number, "base_ref": base, "protected": False})
+                continue
+            other = self._sibling(number)
+            ranked.append((number, base, other.decision))
+            records.append(_head_record(number, base, True, other.decision))
+        number, base, worst = strictest(ranked)
+        decision = result.decision
+        story: tuple[str, ...] = ()
+        if number != self.number:
+            story = (
+                f"the check on {head[:12]} is the strictest over the open PRs with this head "
+                "into protected branches",
+                *(
+                    f"PR #{r['number']} into {r['base_ref']}: {r['headline']}"
+                    for r in records
+                    if "headline" in r
+                ),
+            )
+            decision = replace(
+                worst,
+                headline=f"{worst.headline} (PR #{number} into {base}, same head commit)",
+                details=(*story, *worst.details),
+            )
+        runs = self.client.check_runs_named(self.repo, head, self.opts.check_name)
+        statuses = self.client.statuses(self.repo, head)
+        findings = find_tampering(
+            runs,
+            statuses,
+            name=self.opts.check_name,
+            head_sha=head,
+            identity=policy.identity,
+            gate_login=self.opts.comment_login,
+            gate_posts_status=self.opts.commit_status,
+        )
+        decision = tampered(decision, findings, self.opts.check_name)
+        sections = dict(result.sections)
+        sections["head"] = {
+            "sha": head,
+            "pull_requests": records,
+            "decided_by": number,
+            "tampering": [t.record() for t in findings],
+        }
+        explanation = tuple(f"tampering: {t.line()}" for t in findings) + story + result.explanation
+        return replace(
+            result,
+            decision=decision,
+            sections=sections,
+            explanation=explanation,
+            tampering=findings,
+        )
+
+    def _sibling(self, number: int) -> Result:
+        """Evaluate another open PR with the same head (under the same trust root)."""
+        other = Gate(self.client, self.aenv, self.event, self.opts, number, self.shared)
+        try:
+            return other.evaluate()
+        except _Skip as skip:
+            return other._bare(Decision(ALLOW, f"not gated: {skip}"))
+        except ApiUnavailable as exc:
+            return other._bare(Decision(BLOCK, f"blocked: {exc.message}", (exc.hint or "",)))
+        except GatekeeperError as exc:
+            return other._bare(Decision(BLOCK, f"blocked: error: {exc.message}", (exc.hint or "",)))
+
     def _always_gated(self, facts: PullRequestFacts) -> list[str]:
         """Gated conditions whoever wrote the PR. Split setup: the plan artifact comes from
         a job that runs the PR's workflows; a PR that changes them (or whose changed files
@@ -524,23 +670,40 @@ class Gate:
         return always
 
     def _policy(self, facts: PullRequestFacts) -> Policy:
-        path = self.opts.policy_path
-        data = self.client.read_file(self.repo, path, facts.base_sha)
-        where = f"{path}@{facts.base_sha[:12]}"
-        if data is None and path != defaults.POLICY_PATH:
-            # Only the default path may be absent: a configured path that is not there is a
-            # mistake (a typo, a renamed file), never "use the built-in defaults".
-            raise ConfigError(
-                f"{where}: the configured policy file does not exist at the base commit",
-                f"fix the `config` input, or omit it to use {defaults.POLICY_PATH}",
+        """The policy on the default branch's current head (never the PR's base: anyone who
+        can push a branch can open a PR into it), read once per run."""
+        root = self.shared.trust_root
+        if root is None or root.repository != self.repo:
+            root = read_trust_root(
+                self.client,
+                self.repo,
+                policy_path=self.opts.policy_path,
+                default_branch=facts.default_branch,
+                mode=self.opts.mode,
             )
-        if data is None:
-            policy = Policy(source=f"built-in defaults (no {where})", path=path)
-        else:
-            policy = parse_policy(data, source=where, path=path)
-        if self.opts.mode == "enforce" and policy.mode != "enforce":
-            policy = replace(policy, mode="enforce")  # the stricter of input and policy
-        return policy
+            self.shared.trust_root = root
+        self.trust_root = root
+        return root.policy
+
+    def _with_pushers(self, facts: PullRequestFacts) -> PullRequestFacts:
+        """Everyone who pushed to the head branch is an operator. A fork's pushes are not in
+        this repository's activity: its owner and the PR author count as its pushers."""
+        if facts.is_fork:
+            owner = facts.head_owner or (facts.head_repository or "").partition("/")[0]
+            fork = (Actor(login=owner),) if owner else ()
+            return replace(facts, pushers=(*fork, facts.author))
+        key = (self.repo, facts.head_ref)
+        if key not in self.shared.pushers:
+            try:
+                got: tuple[tuple[Actor, ...], str | None] = (
+                    tuple(self.client.pushers(self.repo, facts.head_ref)),
+                    None,
+                )
+            except GatekeeperError as exc:  # refused, missing or down: fail closed
+                got = ((), exc.message)
+            self.shared.pushers[key] = got
+        pushers, unknown = self.shared.pushers[key]
+        return replace(facts, pushers=pushers, pushers_unknown=unknown)
 
     def _analysis(
         self, facts: PullRequestFacts, policy: Policy
@@ -653,10 +816,9 @@ class Gate:
             return None
         signers_text = None
         can_count = overrides_can_count(trust, always)
-        if can_count:
-            data = self.client.read_file(
-                self.repo, policy.overrides.allowed_signers_path, facts.base_sha
-            )
+        root = self.trust_root
+        if can_count and root is not None:
+            data = read_allowed_signers(self.client, root)
             signers_text = None if data is None else data.decode("utf-8", "replace")
         return evaluate_signed_overrides(
             facts,
@@ -665,6 +827,7 @@ class Gate:
             signers_text,
             trust_root_changed=not can_count,
             now=datetime.now(UTC),
+            trust_root_sha=root.sha if root is not None else None,
         )
 
     # -------------------------------------------------------------------- results
@@ -700,6 +863,8 @@ class Gate:
                 changed_files=facts.changed_files_count,
                 policy=self.policy.source if self.policy else None,
             )
+        if self.trust_root is not None:
+            sec["trust_root"] = self.trust_root.record()
         return sec
 
     def _result(
@@ -922,11 +1087,13 @@ def evaluate_signed_overrides(
     *,
     trust_root_changed: bool,
     now: datetime,
+    trust_root_sha: str | None = None,
 ) -> OverrideOutcome:
     """Seam to gatekeeper.overrides: the signed override comments of this PR.
 
-    `allowed_signers_text` is the file at the base commit (None: absent, so no override
-    can count). A malformed file makes overrides unavailable; it never fails the gate."""
+    `allowed_signers_text` is the file on the default branch's head `trust_root_sha`
+    (None: absent, so no override can count). A malformed file makes overrides
+    unavailable; it never fails the gate."""
     from gatekeeper import overrides as ov
     from gatekeeper.allowed_signers import parse_allowed_signers
 
@@ -935,7 +1102,8 @@ def evaluate_signed_overrides(
     bad: str | None = None
     if allowed_signers_text is not None:
         try:
-            where = f"{settings.allowed_signers_path}@{facts.base_sha[:12]}"
+            at = (trust_root_sha or facts.base_sha)[:12]
+            where = f"{settings.allowed_signers_path}@{at}"
             signers = parse_allowed_signers(allowed_signers_text, source=where)
         except ConfigError as exc:
             bad = exc.message
@@ -975,11 +1143,15 @@ def post_comment(gate: Gate, result: Result) -> str:
     """Seam to the sticky comment (gatekeeper.adapters.comment + render.markdown)."""
     from gatekeeper.adapters.comment import upsert_sticky_comment
     from gatekeeper.render.markdown import comment_marker, render_comment, sticky_key
+    from gatekeeper.render.tampering import render_tampering
 
     # The key comes from the configuration, not from the analysis: a run that fails before
     # it has read its plans must land in the same comment as the runs that succeed.
     key = sticky_key(_configured_labels(gate.opts))
     body = render_comment(result.analysis, result.decision, result.view, marker_key=key)
+    if result.tampering:
+        # Shown first: a rival check may be what reviewers see as green on the PR.
+        body = render_tampering(result.tampering) + "\n\n" + body
     marker = comment_marker(result.analysis, marker_key=key)
     repo = gate.client.gh.get_repo(gate.repo)
     known = gate.snapshot.comments if gate.snapshot is not None else None
@@ -1006,6 +1178,16 @@ def _configured_labels(opts: Options) -> list[str]:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def _head_record(number: int, base: str, protected: bool, decision: Decision) -> dict[str, Any]:
+    return {
+        "number": number,
+        "base_ref": base,
+        "protected": protected,
+        "decision": decision.outcome,
+        "headline": decision.headline,
+    }
 
 
 def _head_only_reason(trust: Sequence[TrustRootChange], always: Sequence[str]) -> str | None:
@@ -1125,6 +1307,10 @@ def _check_output(result: Result) -> tuple[str, str, str]:
     if kept:
         block = "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
     out = render_check_output(result.analysis, result.decision, result.view)
+    if result.tampering:
+        from gatekeeper.render.tampering import render_tampering
+
+        out = replace(out, summary=render_tampering(result.tampering) + "\n\n" + out.summary)
     if not block:
         return out.title, out.summary, out.text
     room = CHECK_LIMIT - size_chars(block) - 2

@@ -3,7 +3,8 @@
 Protocol: docs/SIGNED-OVERRIDES.md; how to set it up: docs/overrides.md.
 
 Nothing here trusts a bot comment. The PR's head and base come from the API; the policy and
-the allowed_signers file are read at the base commit (as the gate reads them); the change
+the allowed_signers file are read on the default branch's current head (as the gate reads
+them, through gatekeeper.adapters.trustroot); the change
 list and plan_sha256 are recomputed from the plan files with the gate's own `analyze()`.
 The human sees the exact bytes to be signed and types the PR number to confirm; the
 signature is made by `ssh-keygen -Y sign` and checked with the gate's verifier and
@@ -26,10 +27,11 @@ from gatekeeper import defaults
 from gatekeeper.adapters import sign_github as gh
 from gatekeeper.adapters.files import read_plans
 from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
 from gatekeeper.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands.check import add_plan_arguments, plan_args
-from gatekeeper.errors import ConfigError, OverrideError
+from gatekeeper.errors import ApiError, ConfigError, OverrideError
 from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.overrides import (
     MAX_REASON_CHARS,
@@ -49,7 +51,6 @@ from gatekeeper.policy import (
     OverridePolicy,
     Policy,
     parse_duration,
-    parse_policy,
 )
 from gatekeeper.render.escape import terminal
 from gatekeeper.signing import (
@@ -95,7 +96,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--config",
         metavar="PATH",
         default=defaults.POLICY_PATH,
-        help="the policy's path in the repository, read at the PR's base commit like the gate "
+        help="the policy's path in the repository, read on the default branch like the gate "
         f"reads it (default: {defaults.POLICY_PATH}; built-in defaults when absent)",
     )
     p.add_argument(
@@ -221,8 +222,8 @@ def choose_approver(
     if not listed:
         raise OverrideError(
             f"your key {key.fingerprint} ({pub_path}) is not in {allowed.source}",
-            f"ask an owner of the base branch to add the line `{add_line}` (merged first: "
-            "the gate reads allowed_signers at the PR's base commit)",
+            f"ask an owner of the default branch to add the line `{add_line}` (merged first: "
+            "the gate reads allowed_signers on the default branch's head)",
         )
     principals = sorted(allowed.principals_for(key, namespace=namespace, at=now))
     if not principals:
@@ -373,31 +374,31 @@ class Prepared:
     analysis: Analysis
     message: OverrideMessage
     context: OverrideContext
+    trust_root_sha: str = ""  # the default branch's head the policy and allowed_signers came from
 
 
-def _base_policy(client: GitHubClient, pull: gh.PullHead, path: str) -> Policy:
-    base = pull.base_sha[:12]
-    data = gh.read_base_file(client, pull.repository, path, pull.base_sha)
-    if data is None:
-        if path != defaults.POLICY_PATH:
-            # As the gate: only the default path may be absent; a named one must exist.
-            raise ConfigError(
-                f"{path}: no such policy file at the base commit {base}",
-                "pass the path the gate uses (its `config` input), or omit --config",
-            )
-        return Policy(source=f"built-in defaults (no {path} at {base})", path=path)
-    return parse_policy(data, source=f"{path}@{base}", path=path)
+def _trust_root(client: GitHubClient, pull: gh.PullHead, path: str) -> TrustRoot:
+    """The policy on the default branch's head: the gate's own reader (never the base)."""
+    try:
+        return read_trust_root(
+            client, pull.repository, policy_path=path, default_branch=pull.default_branch
+        )
+    except ApiError as exc:
+        raise gh.for_sign(exc) from None
 
 
-def _allowed_signers(client: GitHubClient, pull: gh.PullHead, policy: Policy) -> AllowedSigners:
-    path = policy.overrides.allowed_signers_path
-    data = gh.read_base_file(client, pull.repository, path, pull.base_sha)
-    where = f"{path}@{pull.base_sha[:12]}"
+def _allowed_signers(client: GitHubClient, root: TrustRoot) -> AllowedSigners:
+    path = root.policy.overrides.allowed_signers_path
+    try:
+        data = read_allowed_signers(client, root)
+    except ApiError as exc:
+        raise gh.for_sign(exc) from None
+    where = root.where(path)
     if data is None:
         raise OverrideError(
-            f"no allowed_signers file at {path} on the base commit {pull.base_sha[:12]}: "
-            "the gate counts no override",
-            "add the file on the base branch first (docs/overrides.md), or fix "
+            f"no allowed_signers file at {path} on the default branch ({root.branch} at "
+            f"{root.sha[:12]}): the gate counts no override",
+            "add the file on the default branch first (docs/overrides.md), or fix "
             "overrides.allowed_signers in the policy",
         )
     try:
@@ -424,7 +425,8 @@ def prepare(
             f"PR #{pull.number} is {'merged' if pull.merged else pull.state or 'not open'}",
             "an override only matters for an open PR",
         )
-    policy = _base_policy(client, pull, args.config)
+    root = _trust_root(client, pull, args.config)
+    policy = root.policy
     overrides = policy.overrides
     namespace = overrides.namespace
     if not overrides.enabled:
@@ -462,7 +464,7 @@ def prepare(
             f"the policy requires user verification, and {pub_path} is a {key.key_type} key",
             "use a FIDO key made with `ssh-keygen -t ed25519-sk -O verify-required`",
         )
-    allowed = _allowed_signers(client, pull, policy)
+    allowed = _allowed_signers(client, root)
     approver = choose_approver(args.approver, key, pub_path, allowed, namespace, now)
 
     analysis = plans.analyze(policy, pull)
@@ -486,7 +488,9 @@ def prepare(
         issued_at=now,
         lifetime=lifetime,
     )
-    return Prepared(pull, policy, overrides, namespace, allowed, analysis, message, context)
+    return Prepared(
+        pull, policy, overrides, namespace, allowed, analysis, message, context, root.sha
+    )
 
 
 def describe(prep: Prepared, key: PublicKey | None, plans: PlanInput) -> str:
@@ -509,7 +513,8 @@ def describe(prep: Prepared, key: PublicKey | None, plans: PlanInput) -> str:
         f"Signed override for {t(m.repository)} PR #{m.pull_request}"
         + (f" ({t(prep.pull.html_url)})" if prep.pull.html_url else ""),
         f"  head commit:  {t(m.head_sha)} (from the API)",
-        f"  base commit:  {t(prep.pull.base_sha)} (policy and allowed_signers read here)",
+        f"  trust root:   {t(prep.trust_root_sha)} (the default branch's head: policy and "
+        "allowed_signers read here)",
         f"  policy:       {t(prep.policy.source)}",
         f"  plans:        {where}",
         f"  plan_sha256:  {t(m.plan_sha256)} (computed here from the plan files)",

@@ -1040,3 +1040,222 @@ def download_artifact(ctx: Ctx) -> Reply:
         raise ApiError(410, "Artifact has expired", doc=ctx.op.doc_url)
     location = f"{ctx.options['blob_url']}/{art.blob_key}?sig=ghserver&se=2099-01-01"
     return Reply(302, None, {"Location": location})
+
+
+# -- pushes, branch rules, rulesets, environments, workflow permissions, statuses ------
+# (the gate's pushers and tamper check, and `gatekeeper doctor`)
+
+
+def _ref_matches(repo: Repo, branch: str, pattern: str) -> bool:
+    import fnmatch
+
+    if pattern == "~ALL":
+        return True
+    if pattern == "~DEFAULT_BRANCH":
+        return branch == repo.default_branch
+    return fnmatch.fnmatchcase(f"refs/heads/{branch}", pattern) or fnmatch.fnmatchcase(
+        branch, pattern
+    )
+
+
+def _rulesets_for(repo: Repo, branch: str) -> list[Any]:
+    out = []
+    for rs in repo.rulesets.values():
+        if rs.enforcement != "active" or rs.target != "branch":
+            continue
+        if any(_ref_matches(repo, branch, p) for p in rs.include) and not any(
+            _ref_matches(repo, branch, p) for p in rs.exclude
+        ):
+            out.append(rs)
+    return out
+
+
+@handles("repos/list-activities")
+def list_activities(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    items = list(reversed(r.activities))  # newest first (direction desc)
+    ref = ctx.query.get("ref")
+    if ref:
+        full = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+        items = [a for a in items if a.ref == full]
+    if ctx.query.get("actor"):
+        who = ctx.query["actor"].lower()
+        items = [a for a in items if a.actor is not None and a.actor.login.lower() == who]
+    if ctx.query.get("activity_type"):
+        items = [a for a in items if a.activity_type == ctx.query["activity_type"]]
+    if ctx.query.get("direction") == "asc":
+        items.reverse()
+    return ctx.paginate(
+        items,
+        lambda a: {
+            "id": a.id,
+            "node_id": f"PUSH_{a.id}",
+            "before": a.before,
+            "after": a.after,
+            "ref": a.ref,
+            "timestamp": a.timestamp,
+            "activity_type": a.activity_type,
+            "actor": ctx.shapes.maybe_user(a.actor),
+        },
+    )
+
+
+@handles("repos/get-branch")
+def get_branch(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    name = ctx.params["branch"]
+    sha = r.branches.get(name)
+    if sha is None:
+        raise ApiError(404, "Branch not found", doc=ctx.op.doc_url)
+    base = f"{ctx.shapes.api}/repos/{r.full_name}/branches/{urllib.parse.quote(name, safe='')}"
+    protected = bool(_rulesets_for(r, name))
+    return Reply(
+        200,
+        {
+            "name": name,
+            "commit": ctx.shapes.commit(r, r.commits[sha]),
+            "_links": {"self": base, "html": f"{ctx.shapes.html}/{r.full_name}/tree/{name}"},
+            "protected": protected,
+            "protection": {
+                "enabled": protected,
+                "required_status_checks": {
+                    "enforcement_level": "off",
+                    "contexts": [],
+                    "checks": [],
+                },
+            },
+            "protection_url": f"{base}/protection",
+        },
+    )
+
+
+@handles("repos/get-branch-rules")
+def get_branch_rules(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    rules = []
+    for rs in _rulesets_for(r, ctx.params["branch"]):
+        for rule in rs.rules:
+            rules.append(
+                {
+                    **rule,
+                    "ruleset_source_type": "Repository",
+                    "ruleset_source": r.full_name,
+                    "ruleset_id": rs.id,
+                }
+            )
+    return ctx.paginate(rules, lambda x: x)
+
+
+def _ruleset(ctx: Ctx, r: Repo, rs: Any, *, detail: bool) -> dict[str, Any]:
+    admin = ctx.role(r) == "admin"
+    out: dict[str, Any] = {
+        "id": rs.id,
+        "name": rs.name,
+        "target": rs.target,
+        "source_type": "Repository",
+        "source": r.full_name,
+        "enforcement": rs.enforcement,
+        "node_id": f"RRS_{rs.id}",
+        "_links": {
+            "self": {"href": f"{ctx.shapes.api}/repos/{r.full_name}/rulesets/{rs.id}"},
+            "html": {"href": f"{ctx.shapes.html}/{r.full_name}/rules/{rs.id}"},
+        },
+        "created_at": rs.created_at,
+        "updated_at": rs.created_at,
+    }
+    if detail:
+        out["current_user_can_bypass"] = "always" if admin and rs.bypass_actors else "never"
+        out["conditions"] = {"ref_name": {"include": rs.include, "exclude": rs.exclude}}
+        out["rules"] = rs.rules
+        if admin:  # GitHub shows bypass actors only to those who may edit the ruleset
+            out["bypass_actors"] = rs.bypass_actors
+    return out
+
+
+@handles("repos/get-repo-rulesets")
+def list_rulesets(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    return ctx.paginate(list(r.rulesets.values()), lambda rs: _ruleset(ctx, r, rs, detail=False))
+
+
+@handles("repos/get-repo-ruleset")
+def get_ruleset(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    rs = r.rulesets.get(ctx.params["ruleset_id"])
+    if rs is None:
+        raise ctx.not_found()
+    return Reply(200, _ruleset(ctx, r, rs, detail=True))
+
+
+def _environment(ctx: Ctx, r: Repo, env: Any) -> dict[str, Any]:
+    q = urllib.parse.quote(env.name, safe="")
+    return {
+        "id": env.id,
+        "node_id": f"EN_{env.id}",
+        "name": env.name,
+        "url": f"{ctx.shapes.api}/repos/{r.full_name}/environments/{q}",
+        "html_url": (
+            f"{ctx.shapes.html}/{r.full_name}/deployments/activity_log?environments_filter={q}"
+        ),
+        "created_at": env.created_at,
+        "updated_at": env.created_at,
+        "protection_rules": [],
+        "deployment_branch_policy": env.deployment_branch_policy,
+    }
+
+
+@handles("repos/get-all-environments")
+def list_environments(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    envs = list(r.environments.values())
+    return ctx.paginate(
+        envs,
+        lambda e: _environment(ctx, r, e),
+        wrap=lambda page, n: {"total_count": n, "environments": page},
+    )
+
+
+def _env(ctx: Ctx) -> tuple[Repo, Any]:
+    r = ctx.repo()
+    env = r.environments.get(str(ctx.params["environment_name"]).lower())
+    if env is None:
+        raise ctx.not_found()
+    return r, env
+
+
+@handles("repos/get-environment")
+def get_environment(ctx: Ctx) -> Reply:
+    r, env = _env(ctx)
+    return Reply(200, _environment(ctx, r, env))
+
+
+@handles("repos/list-deployment-branch-policies")
+def list_branch_policies(ctx: Ctx) -> Reply:
+    _, env = _env(ctx)
+    return ctx.paginate(
+        env.branch_policies,
+        lambda p: {"id": p[0], "node_id": f"DBP_{p[0]}", "name": p[1], "type": p[2]},
+        wrap=lambda page, n: {"total_count": n, "branch_policies": page},
+    )
+
+
+@handles("actions/get-github-actions-default-workflow-permissions-repository")
+def get_workflow_permissions(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    return Reply(
+        200,
+        {
+            "default_workflow_permissions": r.default_workflow_permissions,
+            "can_approve_pull_request_reviews": r.actions_can_approve,
+        },
+    )
+
+
+@handles("repos/list-commit-statuses-for-ref")
+def list_statuses(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    sha = r.resolve(ctx.params["ref"])
+    if sha is None:
+        raise ctx.not_found()
+    statuses = sorted((s for s in r.statuses if s.sha == sha), key=lambda s: s.id, reverse=True)
+    return ctx.paginate(statuses, lambda s: ctx.shapes.status(r, s))

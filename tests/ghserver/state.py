@@ -345,6 +345,42 @@ class WorkflowRun:
 
 
 @dataclass(eq=False)
+class Activity:
+    """One entry of GET /repos/{o}/{r}/activity: who moved a branch, from what to what."""
+
+    id: int
+    ref: str  # refs/heads/BRANCH
+    before: str
+    after: str
+    activity_type: str  # push | force_push | branch_creation | branch_deletion | pr_merge
+    actor: User | None
+    timestamp: str
+
+
+@dataclass(eq=False)
+class Ruleset:
+    id: int
+    name: str
+    rules: list[dict[str, Any]]  # as GitHub sends them: {"type": ..., "parameters": {...}}
+    include: list[str] = field(default_factory=lambda: ["~DEFAULT_BRANCH"])
+    exclude: list[str] = field(default_factory=list)
+    bypass_actors: list[dict[str, Any]] = field(default_factory=list)
+    enforcement: str = "active"
+    target: str = "branch"
+    created_at: str = "2024-01-01T00:00:00Z"
+
+
+@dataclass(eq=False)
+class Environment:
+    id: int
+    name: str
+    # None: any branch deploys; else {"protected_branches": b, "custom_branch_policies": b}
+    deployment_branch_policy: dict[str, bool] | None = None
+    branch_policies: list[tuple[int, str, str]] = field(default_factory=list)  # id, name, type
+    created_at: str = "2024-01-01T00:00:00Z"
+
+
+@dataclass(eq=False)
 class Repo:
     id: int
     owner: User
@@ -367,6 +403,11 @@ class Repo:
     artifacts: dict[int, Artifact] = field(default_factory=dict)
     actions_can_approve: bool = False  # "Allow GitHub Actions to ... approve pull requests"
     next_number: int = 1
+    # -- pushes, rules, environments, workflow permissions (the setup check, pushers)
+    activities: list[Activity] = field(default_factory=list)
+    rulesets: dict[int, Ruleset] = field(default_factory=dict)
+    environments: dict[str, Environment] = field(default_factory=dict)
+    default_workflow_permissions: str = "read"  # "read" | "write"
 
     @property
     def full_name(self) -> str:
@@ -750,6 +791,7 @@ class State:
         head_repo: Repo | str | None = None,
         created_at: str | None = None,
         author_association: str | None = None,
+        pusher: User | str | None = None,
     ) -> Pull:
         """A pull request from ``head_ref`` into ``base_ref`` (default branch).
 
@@ -796,6 +838,7 @@ class State:
         )
         r.pulls[num] = pr
         r.branches[head_ref] = pr.head_sha
+        self.add_activity(r, head_ref, base_sha, pr.head_sha, "branch_creation", pusher or user)
         for name in labels:
             self.add_label(pr, name)
         pr.files = [self._file(f) for f in files] if files is not None else self._pr_diff(pr)
@@ -816,12 +859,18 @@ class State:
 
     @locked
     def push(
-        self, pr: Pull, *commits: Commit | Mapping[str, Any] | str, force: bool = False
+        self,
+        pr: Pull,
+        *commits: Commit | Mapping[str, Any] | str,
+        force: bool = False,
+        pusher: User | str | None = None,
     ) -> str:
         """Push commits to the PR's head branch; returns the new head sha.
 
         ``force=True`` replaces the PR's commits (the new ones start from the base).
+        ``pusher``: the account GitHub's activity API names (default: the PR author).
         """
+        before = pr.head_sha
         if not commits:
             raise ValueError("push at least one commit")
         parent = pr.base_sha if force else pr.head_sha
@@ -833,6 +882,8 @@ class State:
         pr.commits = new if force else [*pr.commits, *new]
         pr.head_sha = parent
         pr.repo.branches[pr.head_ref] = parent
+        kind = "force_push" if force else "push"
+        self.add_activity(pr.repo, pr.head_ref, before, parent, kind, pusher or pr.user)
         pr.updated_at = self.clock.now()
         derived = self._pr_diff(pr)
         if derived:
@@ -1065,6 +1116,71 @@ class State:
         run.artifacts.append(art)
         r.artifacts[art.id] = art
         return art
+
+    # -- pushes, rules, environments, workflow permissions --------------------------
+    @locked
+    def add_activity(
+        self,
+        repo: Repo | str | None,
+        branch: str,
+        before: str,
+        after: str,
+        activity_type: str = "push",
+        actor: User | str | None = DEFAULT_USER,
+    ) -> Activity:
+        """A push (or force push, branch creation) to ``branch`` by ``actor`` (None: a
+        deleted account)."""
+        a = Activity(
+            self.next_id(),
+            f"refs/heads/{branch}",
+            before,
+            after,
+            activity_type,
+            self.user(actor) if actor is not None else None,
+            self.clock.now(),
+        )
+        self.repo(repo).activities.append(a)
+        return a
+
+    @locked
+    def add_ruleset(
+        self,
+        name: str,
+        rules: Iterable[Mapping[str, Any]],
+        *,
+        include: Iterable[str] = ("~DEFAULT_BRANCH",),
+        bypass_actors: Iterable[Mapping[str, Any]] = (),
+        enforcement: str = "active",
+        repo: Repo | str | None = None,
+    ) -> Ruleset:
+        rs = Ruleset(
+            self.next_id(),
+            name,
+            [dict(r) for r in rules],
+            list(include),
+            bypass_actors=[dict(b) for b in bypass_actors],
+            enforcement=enforcement,
+        )
+        self.repo(repo).rulesets[rs.id] = rs
+        return rs
+
+    @locked
+    def add_environment(
+        self,
+        name: str,
+        *,
+        deployment_branch_policy: Mapping[str, bool] | None = None,
+        branches: Iterable[str] = (),
+        repo: Repo | str | None = None,
+    ) -> Environment:
+        env = Environment(
+            self.next_id(),
+            name,
+            dict(deployment_branch_policy) if deployment_branch_policy is not None else None,
+            [(self.next_id(), b, "branch") for b in branches],
+        )
+        self.repo(repo).environments[name.lower()] = env
+        return env
 
     # -- a ready-made scene ---------------------------------------------------------
     @locked

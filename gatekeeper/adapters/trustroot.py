@@ -1,0 +1,73 @@
+"""The trust root: the policy and allowed_signers files on the default branch's current head.
+
+Never the PR's base commit: anyone who can push a branch can open a PR into it, so a base
+branch is only as trustworthy as whoever controls it. The default branch (protected by the
+ruleset) is resolved through the API at evaluation time and its head SHA recorded; the gate,
+`sign` and `doctor` read the trust root through this one module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gatekeeper import defaults
+from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.errors import ConfigError
+from gatekeeper.policy import Policy, parse_policy
+
+
+@dataclass(frozen=True, slots=True)
+class TrustRoot:
+    repository: str
+    branch: str  # the default branch
+    sha: str  # its head when read
+    policy: Policy
+
+    def where(self, path: str) -> str:
+        """How errors and reports name a file of the trust root: `path@sha12`."""
+        return f"{path}@{self.sha[:12]}"
+
+    def record(self) -> dict[str, str]:
+        return {"branch": self.branch, "sha": self.sha, "policy": self.policy.source}
+
+
+def default_head(
+    client: GitHubClient, repo: str, default_branch: str | None = None
+) -> tuple[str, str]:
+    """(default branch, its current head SHA). `default_branch` as the PR object named it;
+    None: asked from the repository (one more request)."""
+    branch = default_branch or client.default_branch(repo)
+    return branch, client.branch_head(repo, branch)
+
+
+def read_trust_root(
+    client: GitHubClient,
+    repo: str,
+    *,
+    policy_path: str = defaults.POLICY_PATH,
+    default_branch: str | None = None,
+    mode: str | None = None,
+) -> TrustRoot:
+    """The policy on the default branch's head. Only the default path may be absent (the
+    built-in defaults); a configured path that is not there is a mistake. `mode` "enforce"
+    (the action's input) makes the policy's mode the stricter of the two."""
+    branch, sha = default_head(client, repo, default_branch)
+    data = client.read_file(repo, policy_path, sha)
+    where = f"{policy_path}@{sha[:12]}"
+    if data is None and policy_path != defaults.POLICY_PATH:
+        raise ConfigError(
+            f"{where}: the configured policy file does not exist on the default branch ({branch})",
+            f"fix the `config` input (or --config), or omit it to use {defaults.POLICY_PATH}",
+        )
+    if data is None:
+        policy = Policy(source=f"built-in defaults (no {where} on {branch})", path=policy_path)
+    else:
+        policy = parse_policy(data, source=where, path=policy_path)
+    if mode == "enforce" and policy.mode != "enforce":
+        policy = replace(policy, mode="enforce")
+    return TrustRoot(repo, branch, sha, policy)
+
+
+def read_allowed_signers(client: GitHubClient, root: TrustRoot) -> bytes | None:
+    """The allowed_signers file at the same commit as the policy; None when absent."""
+    return client.read_file(root.repository, root.policy.overrides.allowed_signers_path, root.sha)
