@@ -7,7 +7,8 @@ expected.json:
    "resource_changes": {ADDR: {"actions": [...], "action_reason": ..., "previous_address": ...,
                                "importing": {...}}},
    "checks": {CHECK_ADDR: "pass" | "fail" | "error" | "unknown"},       (optional)
-   "log_changes": {ADDR: [ACTION, ...]}}                                 (optional)
+   "log_changes": {ADDR: [ACTION, ...]},                                 (optional)
+   "absent": [STRING, ...]}            (optional: e.g. an ephemeral secret given in plan-args)
   or {"exit": "error", "error_summary": "substring of an error diagnostic's summary",
       "errored_plan": true, "resource_changes": {...}}   (the last two: 1.15 wrote a plan file
                                                            marked errored; plan.json is checked)
@@ -77,6 +78,9 @@ def check(expected: dict[str, Any], out: str, work_root: str) -> list[str]:
         p = os.path.join(out, fn)
         if os.path.exists(p) and work_root in _read(p):
             problems.append(f"{fn} contains the temp dir path {work_root}")
+        for secret in expected.get("absent", []):
+            if os.path.exists(p) and secret in _read(p):
+                problems.append(f"{fn} contains {secret!r}, which must be absent")
     errors = [
         e
         for e in events
