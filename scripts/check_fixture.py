@@ -13,6 +13,7 @@ expected.json:
       "errored_plan": true, "resource_changes": {...}}   (the last two: 1.15 wrote a plan file
                                                            marked errored; plan.json is checked)
 
+`gate` (production addresses, for tests/test_fixtures_terraform_1_15.py) is not checked here.
 A deposed object's key is "ADDR (deposed)" (its deposed key is random on every run). Keys other
 than `actions` appear only where Terraform writes them: every one Terraform writes must be listed.
 `log_changes` lists the planned_change actions of the streaming log per address, in any order
