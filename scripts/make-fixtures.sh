@@ -250,8 +250,8 @@ else
             for s in "${sets[@]}"; do
                 [ -d "$root/fixtures/$s/$arg/base" ] && found+=("$s/$arg")
             done
-            [ "${#found[@]}" -eq 1 ] \
-                || die "$arg: found in ${#found[@]} sets; name it as SET/$arg (sets: ${sets[*]})"
+            [ "${#found[@]}" -gt 0 ] || die "$arg: no such scenario in ${sets[*]}"
+            [ "${#found[@]}" -eq 1 ] || die "$arg: in several sets; name it as SET/$arg (${found[*]})"
             targets+=("${found[0]}")
         fi
     done
