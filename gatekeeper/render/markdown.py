@@ -112,7 +112,7 @@ def _people(people: Sequence[Person]) -> str:
 
 
 def _possibly(code: str) -> bool:
-    return code.startswith(("unknown", "unresolved", "no_"))
+    return code.startswith(("unknown", "unresolved", "no_", "redacted"))
 
 
 def _icon(c: ClassifiedChange) -> str:
