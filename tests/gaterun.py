@@ -182,7 +182,8 @@ def agent_pr(st: State, **kw: Any) -> Pull:
         "contents": {"main.tf": 'resource "null_resource" "primary" {}\n'},
     }
     kw.setdefault("commits", [commit])
-    return st.add_pull(author="Copilot", head_ref="copilot/recreate-db", **kw)
+    kw.setdefault("head_ref", "copilot/recreate-db")
+    return st.add_pull(author="Copilot", **kw)
 
 
 def human_pr(st: State, **kw: Any) -> Pull:

@@ -675,6 +675,7 @@ class Gate:
             head_sha=(facts.head_sha if facts else self.check_sha) or "",
             server_url=self.aenv.server_url,
             full_report_url=self.aenv.run_url,
+            run_url=self.aenv.run_url,
         )
         sections = {"pull_request": self._pr_section(facts)}
         return Result(_empty(), decision, view, sections, decision.details)
@@ -723,6 +724,7 @@ class Gate:
             agent_authored=authorship.agent_authored,
             agent_evidence=tuple(e.line() for e in authorship.evidence),
             approvals_required=appr.required.count if appr else 0,
+            approvals_why=appr.required.why if appr else "",
             approvals_counted=tuple(Person(a.login) for a in appr.counted) if appr else (),
             approvals_excluded=tuple(Person(x.login, x.reason) for x in appr.excluded)
             if appr
@@ -732,6 +734,7 @@ class Gate:
             trust_root_changes=tuple(t.line() for t in trust) if authorship.agent_authored else (),
             sign_command=self._sign_command(policy, analysis, overridable),
             full_report_url=self.aenv.run_url,
+            run_url=self.aenv.run_url,
         )
         sections: dict[str, Any] = {
             "pull_request": {**self._pr_section(facts), "analysis_source": dict(source)},
