@@ -344,7 +344,8 @@ def test_every_golden_sign_command_parses(goldens: dict[str, str]) -> None:
     seen = 0
     for name, text in goldens.items():
         for cmd in _sign_commands(text):
-            argv = shlex.split(cmd)
+            assert all(len(line) <= 100 for line in cmd.splitlines()), (name, cmd)
+            argv = shlex.split(cmd.replace("\\\n", " "))  # the shell's line continuation
             assert argv[:2] == ["gatekeeper", "sign"], (name, cmd)
             args = parser.parse_args(argv[1:])  # SystemExit(2) on an unknown or missing option
             assert args.repo == "acme/infra" and args.pr >= 1 and args.reason

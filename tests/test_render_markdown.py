@@ -377,7 +377,7 @@ def _parser() -> MarkdownIt:
 
 _ALLOWED_BLOCK_HTML = [
     re.compile(re.escape(MARKER_PREFIX) + r"[A-Za-z0-9_.\-]+ -->\n"),
-    re.compile(r"<details><summary>[^<>]*<code>[^<>]*</code>[^<>]*</summary>\n"),
+    re.compile(r"<details><summary>[^<>]*(<code>[^<>]*</code>[^<>]*)?</summary>\n"),
     re.compile(r"</details>\n"),
 ]
 _TEXT_LEAKS = [
@@ -412,24 +412,26 @@ def check_structure(text: str, s: Scenario) -> None:
             assert t.content == "<br>", t.content
     assert depth == 0, "a <details> is not closed"
 
-    # Tables are tables: the gated table has a row per gated change (unless truncated),
-    # and there is one plans table.
+    # The gated table is a table: one column (it fits 1,000 px), a row per gated change
+    # (unless truncated), the address first and alone on its line. One "Plan:" line per plan.
     tables = [i for i, t in enumerate(tokens) if t.type == "table_open"]
-    if s.analysis.plans:
-        gated = bool(s.analysis.gated)
-        assert len(tables) == 1 + gated, "expected the gated table (if any) and the plans table"
-        rows = _table_rows(tokens, tables[-1])
-        assert len(rows) == len(s.analysis.plans) + 1
-        if s.analysis.gated:
-            gated_rows = _table_rows(tokens, tables[0])
-            assert gated_rows[0][0] == "Resource"
-            truncated = "Truncated" in text and "rows of the gated changes table" in text
-            if not truncated:
-                assert len(gated_rows) == len(s.analysis.gated) + 1
-            for row in gated_rows[1:]:
-                assert len(row) == 6
+    if s.analysis.plans and s.analysis.gated:
+        assert len(tables) == 1, "expected the gated table only"
+        gated_rows = _table_rows(tokens, tables[0])
+        assert gated_rows[0][0].startswith("Resource")
+        truncated = "Shortened" in text and "rows of the gated changes table" in text
+        if not truncated:
+            assert len(gated_rows) == len(s.analysis.gated) + 1
+        for row, c in zip(gated_rows[1:], s.analysis.gated, strict=False):
+            assert len(row) == 1
+            first = row[0].split("<br>")[0]
+            assert first.startswith(("🔴 ", "🟠 ")) and first.endswith("`")
+            assert md.code(c.change.address[:300], in_table=True) in first
     else:
         assert not tables
+    if s.analysis.plans:
+        plan_lines = re.findall(r"^- `.*\): (?:Plan: |No changes)", text, re.M)
+        assert len(plan_lines) == len(s.analysis.plans), plan_lines
 
     # Links only to the declaring lines at the head SHA, or to the run.
     for t in flat:
@@ -539,22 +541,20 @@ def test_thousands_of_changes_truncated_deterministically(scenarios: dict[str, S
     text = render("thousands_truncated", s)
     assert size_chars(text) <= COMMENT_LIMIT
     assert text == render("thousands_truncated", s)  # deterministic
-    # The decision and the whole gated table are kept.
+    # The decision, the whole gated table and Terraform's plan line are kept.
     assert text.startswith(comment_marker(s.analysis) + "\n\n### ⛔ Blocked")
     for c in s.analysis.gated:
-        assert f"| 🔴 {md.code(c.change.address, in_table=True)} |" in text
-    # What was cut, from where, and where the whole report is.
-    m = re.search(r"Left out: (\d+) of (\d+) destructive-change diffs, from `([^`]+)` on", text)
+        assert f"| 🔴 {md.code(c.change.address, in_table=True)}<br>" in text
+    assert "Plan: 1000 to add, 200 to change, 400 to destroy" in text
+    # Everything else is folded, shortened within the room left, and said so.
+    m = re.search(r"Shortened\*\* to fit the limit of 65,536 characters\. Left out: ([^\n]+)", text)
     assert m, "the truncation notice is missing"
-    assert int(m.group(2)) == len(s.analysis.destructive) == 400
-    kept = text.count("```diff")
-    assert kept == 400 - int(m.group(1))
-    assert m.group(3) == s.analysis.destructive[kept].change.address
-    assert "the other changes of plan `prod`" in text
+    assert "destructive changes that are not production" in m.group(1)
     assert f"[the job summary of this run]({RUN_URL})" in text
+    assert "(390: 390 delete)" in text  # the folded part's summary still counts them all
     # Without a limit, nothing is cut.
     full = render_markdown(s.analysis, s.decision, s.view)
-    assert "Truncated" not in full and full.count("```diff") == 401
+    assert "Shortened" not in full and size_chars(full) > COMMENT_LIMIT
 
 
 def test_comment_limit_is_tight(scenarios: dict[str, Scenario]) -> None:
@@ -566,7 +566,7 @@ def test_comment_limit_is_tight(scenarios: dict[str, Scenario]) -> None:
         if limit >= size_chars(full):
             assert text == full
         else:
-            assert "Truncated" in text
+            assert "Shortened" in text
             check_structure(text, s)
 
 
@@ -581,8 +581,8 @@ def test_all_gated_keeps_decision_and_cuts_table_rows() -> None:
     assert len(analysis.gated) == 600
     text = render_comment(analysis, decision, view)
     assert size_chars(text) <= COMMENT_LIMIT
-    assert "### ⛔ Blocked: 600 destructive changes" in text
-    assert "#### What unblocks it" in text and "gatekeeper sign" in text
+    assert "### ⛔ Blocked: 600 destructive production changes" in text
+    assert "**To unblock:**" in text and "gatekeeper sign" in text
     m = re.search(r"the last (\d+) of 600 rows of the gated changes table", text)
     assert m
     shown = text.count("| 🔴 `")
@@ -595,7 +595,7 @@ def test_a_tiny_limit_still_keeps_the_decision(scenarios: dict[str, Scenario]) -
     s = scenarios["agent_replace_prod_db"]
     text = render_comment(s.analysis, s.decision, s.view, limit=1200)
     assert size_chars(text) <= 1200
-    assert "### ⛔ Blocked" in text and "Truncated" in text
+    assert "### ⛔ Blocked" in text and "Shortened" in text
 
 
 def test_summary_is_measured_in_bytes(scenarios: dict[str, Scenario]) -> None:

@@ -236,7 +236,7 @@ def _unblock_blocks(view: PrView | None) -> list[str]:
             "can unblock it:\n\n" + files
         )
     elif view.sign_command:
-        cmd = md.visible(view.sign_command).replace("\\n", " ")
+        cmd = _wrap_command(md.visible(view.sign_command).replace("\\n", " "))
         blocks.append(
             "**Or a signed override:** an allowlisted signer runs this and posts its output "
             "as a comment on this PR:\n\n" + md.fence(cmd, "sh")
@@ -244,6 +244,30 @@ def _unblock_blocks(view: PrView | None) -> list[str]:
     elif need:
         blocks.append("Signed overrides are not available for this PR.")
     return blocks
+
+
+def _wrap_command(cmd: str, width: int = 76) -> str:
+    """A long shell command on several lines (`\\` continuations), broken only before an
+    ` --option` outside quotes, so it fits the comment without scrolling sideways."""
+    pieces: list[str] = []
+    start = 0
+    quote = ""
+    for i, ch in enumerate(cmd):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif cmd.startswith(" --", i) and i > start:
+            pieces.append(cmd[start:i])
+            start = i + 1
+    pieces.append(cmd[start:])
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return " \\\n    ".join(lines)
 
 
 # ---------------------------------------------------------------- 2. gated changes
@@ -740,6 +764,9 @@ def _assemble(
         whole = [got[0] for f in parts.folded if (got := f.render(None, size)) is not None]
         return _doc([*before, *diffs, *after, *whole, parts.footer])
 
+    whole = _assemble(parts, marker=marker, limit=None, unit=unit, where=where)
+    if size(whole) <= limit:
+        return whole  # nothing to cut: the same text as without a limit
     sep = size(_SEP)
     base = size(_doc([*before, *after, parts.footer]))
     reserve = _NOTICE_ROOM
