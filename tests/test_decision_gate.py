@@ -89,8 +89,7 @@ def test_enough_distinct_humans_allow() -> None:
     d = gate(agent_pr(reviews=[review(ALICE), review(CAROL)]))
     assert d.outcome == ALLOW and d.exit_code == 0
     assert d.headline == (
-        "allowed: 1 destructive production change approved by 2 distinct humans "
-        "(@alice, @carol)"
+        "allowed: 1 destructive production change approved by 2 distinct humans (@alice, @carol)"
     )
 
 

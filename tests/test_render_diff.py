@@ -11,7 +11,7 @@ from gatekeeper.redact import union_masks
 from gatekeeper.render.diff import MAX_STRING, masked_sides, render_change
 from tests.helpers import CORPUS, SECRET, fixture_plan, rc, show_json
 
-_MARKERS = ("-/+", "+/-", "<=", "+", "-", "!", ".", "?", "#", " ")
+_MARKERS = ("-/+", "<=", "+", "-", "!", ".", "?", "#", " ")
 
 
 def _changes(path: Any, label: str = "p") -> dict[str, ResourceChange]:
@@ -284,3 +284,49 @@ def test_values_nested_past_any_provider_schema_are_described_not_drawn() -> Non
     assert nesting_depth({"a": [[1]]}) == 3 and nesting_depth(5) == 0
     shallow = rc("aws_db_instance.b", ["delete"], before={"x": [[["v"]]]})
     assert '"v"' in render_change(parse_plan(show_json(shallow), label="p", path="p").changes[0])
+
+
+# GitHub colours a ```diff line by its first character only (linguist's source.diff grammar):
+# `+`/`> ` inserted (green), `-`/`< ` deleted (red), `!` changed (orange), anything else plain.
+_GITHUB_CLASS = (
+    (re.compile(r"^((>)( .*)?|(\+).*)$"), "inserted"),
+    (re.compile(r"^!.*$"), "changed"),
+    (re.compile(r"^((<)( .*)?|(-).*)$"), "deleted"),
+)
+
+
+def _github_class(line: str) -> str:
+    return next((c for rx, c in _GITHUB_CLASS if rx.match(line)), "plain")
+
+
+def test_deletes_and_replaces_are_red_on_github_and_updates_orange() -> None:
+    """Every fixture's every change: the resource line of a delete or replace (either order)
+    is red, of an update orange, of a create green; no line starts with Terraform's `~` or
+    `+/-`, which GitHub would show plain or green."""
+    from gatekeeper.plan import Action
+
+    seen: set[str] = set()
+    plans = [
+        *sorted(fixture_plan("x").parents[1].glob("*/plan.json")),
+        CORPUS / "tfcompliance" / "aws_update_tags_change.json",
+        CORPUS / "tfreveal" / "advanced_4replaces_delete_sensitive.json",
+    ]
+    want = {
+        Action.DELETE: "deleted",
+        Action.REPLACE: "deleted",
+        Action.UPDATE: "changed",
+        Action.CREATE: "inserted",
+    }
+    for path in plans:
+        for c in _changes(path).values():
+            lines = render_change(c).splitlines()
+            assert not any(line.startswith(("~", "+/-")) for line in lines), path
+            if c.action in want:
+                assert _github_class(lines[1]) == want[c.action], (path, c.address, lines[1])
+                seen.add(c.action.value)
+            if c.action is Action.UPDATE:
+                changed = [x for x in lines[2:] if "->" in x]
+                assert changed and all(_github_class(x) == "changed" for x in changed)
+    assert seen == {"delete", "replace", "update", "create"}
+    cbd = _changes(fixture_plan("replace_create_before_destroy"))["null_resource.load_balancer"]
+    assert _github_class(render_change(cbd).splitlines()[1]) == "deleted"

@@ -109,7 +109,7 @@ class Scenario:
     marker_key: str | None = None
 
 
-def _agent_view(digest: str = "DIGEST", **kw: Any) -> PrView:
+def _agent_view(digest: str = "", **kw: Any) -> PrView:
     base = PrView(
         repository="acme/infra",
         pr_number=42,
@@ -126,9 +126,10 @@ def _agent_view(digest: str = "DIGEST", **kw: Any) -> PrView:
             Person("codex-agent[bot]", "a bot, and the PR author"),
         ),
         approvals_stale=(Person("bob", "approved 1a2b3c4d, before the last push"),),
+        # the shape the gate prints (Gate._sign_command); the digest is recomputed by sign
         sign_command=(
-            "gatekeeper sign --repo acme/infra --pr 42 --head "
-            f"{HEAD} --digest {digest} --key ~/.ssh/id_ed25519"
+            "gatekeeper sign --repo acme/infra --pr 42 --plan prod=plans/prod.json "
+            "--key ~/.ssh/id_ed25519_sk --reason 'INC-123: why'"
         ),
         full_report_url=RUN_URL,
     )
@@ -187,7 +188,10 @@ def several_plans() -> Scenario:
         head_sha=HEAD,
         approvals_required=1,
         approvals_excluded=(Person("dave", "the PR author"),),
-        sign_command=f"gatekeeper sign --repo acme/infra --pr 7 --digest {analysis.plan_digest}",
+        sign_command=(
+            "gatekeeper sign --repo acme/infra --pr 7 --plan prod=plans/prod.json "
+            "--plan shared=plans/shared.json --key ~/.ssh/id_ed25519_sk --reason 'INC-1: why'"
+        ),
         full_report_url=RUN_URL,
     )
     n = len(analysis.gated)
@@ -656,3 +660,92 @@ def test_source_links_point_at_the_head_sha(scenarios: dict[str, Scenario]) -> N
     ) in text
     offline = render_markdown(s.analysis, s.decision)
     assert "`infra/modules/db/main.tf#L9-L15`" in offline and "](https://" not in offline
+
+
+# ---------------------------------------------------------------- the reviewer's order
+
+
+def test_terraform_plan_line_as_terraform_prints_it() -> None:
+    from gatekeeper.render.markdown import terraform_summary
+    from tests.helpers import rc, show_json
+
+    def line(path: Path) -> str:
+        return terraform_summary(analyze([_plan(path, "p")], POLICY).changes)
+
+    assert line(TERRAFORM / "replace_prod_db" / "plan.json") == (
+        "Plan: 2 to add, 0 to change, 1 to destroy."  # a replace is one add and one destroy
+    )
+    assert line(TERRAFORM / "no_changes" / "plan.json") == "No changes."
+    assert line(CORPUS / "terraform-json" / "identity_import.json") == (
+        "Plan: 1 to import, 0 to add, 1 to change, 0 to destroy."
+    )
+    forget = show_json(rc("aws_s3_bucket.logs", ["forget"], before={"id": "x"}), version="1.2")
+    plan = parse_plan(forget, label="p", path="p")
+    assert terraform_summary(analyze([plan], POLICY).changes) == (
+        "Plan: 0 to add, 0 to change, 0 to destroy, 1 to forget."
+    )
+
+
+def test_parts_come_in_the_order_a_reviewer_reads(scenarios: dict[str, Scenario]) -> None:
+    s = scenarios["agent_replace_prod_db"]
+    text = render("agent_replace_prod_db", s)
+    order = [
+        "### ⛔ Blocked",
+        "**To unblock:**",
+        "**Or a signed override:**",
+        "#### Gated changes (1)",
+        "| Resource",
+        "```diff\n# module.prod_db.null_resource.primary must be replaced",
+        "#### Plan",
+        "Plan: 2 to add, 0 to change, 1 to destroy",
+        "<details><summary>Other changes in plan",
+        "<details><summary>🤖 Authorship",
+        "<details><summary>Approvals (2 not counted, 1 stale)",
+        "[workflow run]" if s.view and s.view.run_url else "[full report]",
+    ]
+    at = [text.index(x) for x in order]
+    assert at == sorted(at), order
+    # who did not count is named up top; why is folded
+    assert "Not counted: @\u200balice, @\u200bcodex" in text
+
+
+def test_allowed_comment_says_why_and_nothing_it_no_longer_needs() -> None:
+    analysis = analyze([_plan(TERRAFORM / "replace_prod_db" / "plan.json", "prod")], POLICY)
+    view = _agent_view(approvals_counted=(Person("alice"), Person("carol")), approvals_stale=())
+    decision = Decision(
+        ALLOW,
+        "allowed: 1 destructive production change approved by 2 distinct humans (@alice, @carol)",
+        details=("signed overrides: none (1 required)",),
+    )
+    text = render_comment(analysis, decision, view)
+    head = text.split("#### Gated changes")[0]
+    assert "approved by 2 distinct humans" in head
+    for stale in ("To unblock", "required", "more approval", "signed override", "gatekeeper sign"):
+        assert stale not in head, stale
+    assert "signed overrides: none" in text.split("<summary>Approvals")[1]  # folded
+
+
+def test_notes_shared_by_rows_are_said_once() -> None:
+    analysis = analyze([_plan(TERRAFORM / "sensitive_values" / "plan.json", "app")], POLICY)
+    text = render_markdown(analysis, decide_offline(analysis, POLICY))
+    note = "Terraform: an attribute that cannot change in place changed"
+    assert len(analysis.gated) == 3
+    assert text.count(note) == 1 and f"{note} (all of them)" in text
+
+
+def test_notices_come_first_above_the_decision(scenarios: dict[str, Scenario]) -> None:
+    s = scenarios["agent_replace_prod_db"]
+    assert s.view is not None
+    notice = "> 🚨 **Tampering:** a rival `gatekeeper` check run on this head"
+    text = render_comment(s.analysis, s.decision, replace(s.view, notices=(notice,)))
+    assert text.index(notice) < text.index("### ⛔")
+    assert text.startswith(comment_marker(s.analysis) + "\n\n" + notice)
+    tiny = render_comment(s.analysis, s.decision, replace(s.view, notices=(notice,)), limit=900)
+    assert notice in tiny and "### ⛔" in tiny  # kept even in the last resort
+
+
+def test_every_comment_links_the_run_and_the_report(scenarios: dict[str, Scenario]) -> None:
+    s = scenarios["allowed"]
+    view = replace(s.view or _agent_view(), run_url=RUN_URL, full_report_url=RUN_URL)
+    text = render_comment(s.analysis, s.decision, view)
+    assert f"[workflow run]({RUN_URL})" in text and f"[full report]({RUN_URL})" in text

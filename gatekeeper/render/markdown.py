@@ -761,8 +761,8 @@ def _assemble(
     after = [parts.plans]
     if limit is None:
         diffs = [render() for _, render in parts.diffs]
-        whole = [got[0] for f in parts.folded if (got := f.render(None, size)) is not None]
-        return _doc([*before, *diffs, *after, *whole, parts.footer])
+        folds = [got[0] for f in parts.folded if (got := f.render(None, size)) is not None]
+        return _doc([*before, *diffs, *after, *folds, parts.footer])
 
     whole = _assemble(parts, marker=marker, limit=None, unit=unit, where=where)
     if size(whole) <= limit:
