@@ -1,9 +1,5 @@
-"""The reviewer's view (gatekeeper.render.markdown): golden files and a structure test.
-
-Golden files live in tests/golden/ and are compared byte for byte. After an intended change
-of the output, regenerate them and review the diff:
-
-    GATEKEEPER_UPDATE_GOLDEN=1 pytest tests/test_render_markdown.py
+"""The reviewer's view (gatekeeper.render.markdown), at the renderer: structure, truncation
+and the order of its parts. The golden files are made by the real gate (tests/test_golden.py).
 
 Scenarios are built from real plans: the Terraform 1.0.3 fixtures under fixtures/terraform/
 and the public corpus in fixtures/corpus (see PROVENANCE.tsv there). Where a plan a

@@ -1108,31 +1108,41 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
     return out
 
 
-def _check_output(result: Result) -> tuple[str, str, str]:
-    """(title, summary, text) for the check run: the markdown renderer's output; the text
-    also carries the whole explanation, one fact per line."""
-    from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
+def _explanation_block(result: Result, room: int) -> str:
+    """The whole explanation, one fact per line, folded; at most `room` characters."""
+    from gatekeeper.render.markdown import size_chars
 
-    # The explanation may take at most half of the check run's text; the rendered diff gets
-    # what is left, so the whole text stays within GitHub's 65,535 characters.
     kept: list[str] = []
     used = 0
     facts = [f"- {md.prose(x)}" for x in result.explanation if x]
     for i, line in enumerate(facts):
-        if used + size_chars(line) + 1 > CHECK_LIMIT // 2:
+        if used + size_chars(line) + 1 > room:
             kept.append(f"- ... {len(facts) - i} more lines: see the job summary")
             break
         kept.append(line)
         used += size_chars(line) + 1
-    block = ""
-    if kept:
-        block = "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
+    if not kept:
+        return ""
+    return "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
+
+
+def _check_output(result: Result, appendix: Sequence[str] = ()) -> tuple[str, str, str]:
+    """(title, summary, text) for the check run: the markdown renderer's output; the text
+    also carries the whole explanation and then each `appendix` block (e.g. a decision
+    record). The one place the check run's text is budgeted: the appended blocks are sized
+    first (the explanation may take at most half), the rendered diffs get what is left, so
+    the whole text stays within GitHub's 65,535 characters."""
+    from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
+
+    blocks = [_explanation_block(result, CHECK_LIMIT // 2), *appendix]
+    blocks = [b for b in blocks if b]
     out = render_check_output(result.analysis, result.decision, result.view)
-    if not block:
+    if not blocks:
         return out.title, out.summary, out.text
-    room = CHECK_LIMIT - size_chars(block) - 2
+    tail = "\n\n".join(blocks)
+    room = CHECK_LIMIT - size_chars(tail) - 2
     text = render_check_output(result.analysis, result.decision, result.view, limit=room).text
-    return out.title, out.summary, f"{text}\n\n{block}" if text else block
+    return out.title, out.summary, f"{text}\n\n{tail}" if text else tail
 
 
 def _summary(result: Result) -> str:
