@@ -17,7 +17,14 @@ import msgspec
 from gatekeeper import globs
 from gatekeeper.plan import Action, Plan, ResourceChange, canonical_json
 from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.redact import SENSITIVE, change_secrets, is_sensitive, redacted_sides
+from gatekeeper.redact import (
+    HIDDEN_KEY_PREFIX,
+    change_secrets,
+    hidden,
+    is_sensitive,
+    redact_plan,
+    redacted_sides,
+)
 from gatekeeper.sourcefacts import SourceFacts
 
 SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
@@ -67,7 +74,10 @@ class Analysis:
 
 
 def analyze(plans: Iterable[Plan], policy: Policy, source: SourceMap | None = None) -> Analysis:
-    plans = tuple(plans)
+    """Classify every change. The plans are redacted first (`redact.redact_plan`): the
+    classifier, every renderer and the plan bundle see the same redacted changes, so a plan
+    file and the bundle made from it give one classification and one diff."""
+    plans = tuple(redact_plan(p) for p in plans)
     out: list[ClassifiedChange] = []
     for plan in plans:
         for change in plan.changes:
@@ -165,14 +175,30 @@ def _sides(change: ResourceChange) -> list[tuple[str, Any, Any, Any]]:
 def _plan_tags(
     change: ResourceChange, prod: ProductionPolicy, found: list[Reason], unknown: list[Reason]
 ) -> None:
+    """Production tags read from the plan's values, through redaction: a value that every
+    output hides (Terraform marked it sensitive, or it equals a secret) is never read, so the
+    verdict is the same for the plan file and for its bundle, which carries only redacted
+    values. A hidden production tag makes the change possibly production (fail closed)."""
     keys = {k.casefold() for k in prod.tag_keys}
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
-    shown_rule: list[tuple[Any, frozenset[str]]] = []  # redact.py's rule, computed on first use
+    masked: list[str] = []
+    union, secrets = change_secrets(change)
+
+    def is_hidden(value: Any, path: tuple[str, ...]) -> bool:
+        return (
+            hidden(value)
+            or (bool(path) and is_sensitive(union, path))
+            or (isinstance(value, str) and value in secrets)
+        )
+
     for side, value, _sens, unk in _sides(change):
         if unk is True:
             unknown.append(
                 Reason("unknown_tags", f"the whole {side} object is unknown until apply")
             )
+            continue
+        if is_hidden(value, ()) or (union is True and value is not None):
+            masked.append(f"the whole {side} object")
             continue
         if not isinstance(value, dict):
             continue
@@ -180,25 +206,38 @@ def _plan_tags(
             if unk is not None and _any_true(_get(unk, attr), keys):
                 unknown.append(Reason("unknown_tags", f"{side}.{attr} is known only after apply"))
             tags = value.get(attr)
+            if tags is not None and is_hidden(tags, (attr,)):
+                masked.append(f"{side}.{attr}")
+                continue
             if not isinstance(tags, dict):
                 continue
             for key, val in tags.items():
-                if not isinstance(key, str) or key.casefold() not in keys:
+                if not isinstance(key, str):
+                    continue
+                if key in secrets or key.startswith(HIDDEN_KEY_PREFIX):
+                    masked.append(f"{side}.{attr} (a key)")  # it may be a production tag key
+                    continue
+                if key.casefold() not in keys:
+                    continue
+                if is_hidden(val, (attr, key)):
+                    masked.append(f"{side}.{attr}.{key}")
                     continue
                 if not isinstance(val, str):
                     continue
-                vglob = globs.first_match(prod.tag_values, val, casefold=True)
-                if not vglob:
-                    continue
-                if not shown_rule:
-                    shown_rule.append(change_secrets(change))
-                union, secrets = shown_rule[0]
-                hidden = is_sensitive(union, (attr, key)) or val in secrets
-                shown = SENSITIVE if hidden else repr(val)
-                shown_key = "(sensitive key)" if key in secrets else key
-                matches.setdefault(f"{attr}.{shown_key} = {shown}", []).append(side)
+                if globs.first_match(prod.tag_values, val, casefold=True):
+                    matches.setdefault(f"{attr}.{key} = {val!r}", []).append(side)
     for text, sides in matches.items():
         found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
+    if masked:
+        what = ", ".join(dict.fromkeys(masked))
+        verb = "is" if len(set(masked)) == 1 else "are"
+        unknown.append(
+            Reason(
+                "redacted_tags",
+                f"{what} {verb} sensitive, so its tags cannot be read: treated as possibly "
+                "production",
+            )
+        )
 
 
 def _get(mask: Any, key: str) -> Any:

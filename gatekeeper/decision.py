@@ -45,21 +45,41 @@ def decide_offline(analysis: Analysis, policy: Policy) -> Decision:
     advisory = policy.mode == "advisory"
     gated = analysis.gated
     if not gated:
-        n = len(analysis.destructive)
-        extra = f" ({n} destructive, none production)" if n else ""
-        return Decision(ALLOW, f"allowed: no gated changes{extra}", advisory=advisory)
+        return Decision(ALLOW, "allowed: " + nothing_gated(analysis), advisory=advisory)
     prod = sum(1 for c in gated if c.production)
-    possibly = len(gated) - prod
-    breakdown = ""
-    if possibly:
-        breakdown = f" ({prod} production, {possibly} possibly production)"
-    noun, verb = ("change", "needs") if len(gated) == 1 else ("changes", "need")
-    headline = (
-        f"blocked: {len(gated)} destructive {noun} to production{breakdown} {verb} human approval"
-    )
+    what = changes_phrase(prod, len(gated) - prod)
+    verb = "needs" if len(gated) == 1 else "need"
+    headline = f"blocked: {what} {verb} approval from distinct humans"
     if advisory:
         headline += " [advisory mode: not enforced]"
     return Decision(BLOCK, headline, advisory=advisory)
+
+
+# Headlines are sentences a reviewer reads (the comment's title, the check run title, the
+# CLI's first line): the gate and `gatekeeper check` word the same things the same way.
+
+
+def changes_phrase(production: int, possibly: int) -> str:
+    """ "1 destructive production change", "2 destructive changes that may be production",
+    "3 destructive changes (2 production, 1 possibly production)"."""
+    total = production + possibly
+    s = "" if total == 1 else "s"
+    if not possibly:
+        return f"{total} destructive production change{s}"
+    if not production:
+        return f"{total} destructive change{s} that may be production"
+    mix = f"{production} production, {possibly} possibly production"
+    return f"{total} destructive change{s} ({mix})"
+
+
+def nothing_gated(analysis: Analysis) -> str:
+    """Why nothing is gated, as the rest of an "allowed: ..." sentence."""
+    n = len(analysis.destructive)
+    if n == 0:
+        return "no destructive changes"
+    if n == 1:
+        return "the 1 destructive change is not production"
+    return f"none of the {n} destructive changes is production"
 
 
 # ----------------------------------------------------------------------------- the gate
@@ -168,11 +188,10 @@ def decide_gate(
         )
 
     if n_gated == 0:
-        n = len(analysis.destructive)
-        extra = f" ({n} destructive, none production)" if n else ""
-        return done(ALLOW, f"allowed: no gated changes{extra}")
+        return done(ALLOW, "allowed: " + nothing_gated(analysis))
 
-    what = _gated_what(len(gated), len(files), len(always_gated))
+    prod = sum(1 for c in gated if c.production)
+    what = _gated_what(prod, len(gated) - prod, len(files), len(always_gated))
     if blockers:
         return done(BLOCK, f"blocked: {blockers[0]} ({what})")
     cr = approvals.changes_requested if approvals.changes_requested_blocks else ()
@@ -182,28 +201,28 @@ def decide_gate(
     if approvals.satisfied:
         names = [a.login for a in approvals.counted]
         by = f" ({_names(names)})" if names else ""
-        return done(
-            ALLOW, f"allowed: {counted} of {required} required human approvals{by} for {what}"
-        )
+        humans = "distinct human" if counted == 1 else "distinct humans"
+        return done(ALLOW, f"allowed: {what} approved by {counted} {humans}{by}")
     if (
         overrides is not None
         and overrides.satisfied
         and overrides_can_count(trust_root, always_gated)
     ):
         by = ", ".join(overrides.principals)
-        return done(ALLOW, f"allowed by signed override ({by}) for {what}")
+        return done(ALLOW, f"allowed: a signed override by {by} covers {what}")
     missing = approvals.missing
     noun = "approval" if missing == 1 else "approvals"
+    so_far = approval_summary(approvals).removeprefix("none counted").removeprefix("; ")
+    tail = f" ({so_far})" if so_far else ""
     return done(
-        BLOCK,
-        f"blocked: {what}: needs {missing} more human {noun}: {approval_summary(approvals)}",
+        BLOCK, f"blocked: {missing} more {noun} needed from distinct humans for {what}{tail}"
     )
 
 
-def _gated_what(changes: int, files: int, other: int) -> str:
+def _gated_what(production: int, possibly: int, files: int, other: int) -> str:
     parts = []
-    if changes:
-        parts.append(_plural(changes, "gated change"))
+    if production or possibly:
+        parts.append(changes_phrase(production, possibly))
     if files:
         parts.append(_plural(files, "trust-root file") + " changed by an agent")
     if other:
@@ -219,8 +238,8 @@ def _gate_details(
 ) -> tuple[str, ...]:
     """What the renderers do not show from the PR view: why this many approvals, change
     requests, trust-root files of a human PR, the override status."""
-    req = approvals.required
-    out = [f"approvals required: {req.count} distinct humans ({req.why})"]
+    # How many approvals and why is PrView.approvals_why: shown only while blocked.
+    out: list[str] = []
     for t in trust_root:
         if t not in files:
             out.append(f"trust-root file changed, not gated (human-authored PR): {t.line()}")

@@ -10,11 +10,21 @@ such as `tags_all`, are not marked by Terraform).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from gatekeeper.plan import ResourceChange
+import msgspec
+
+from gatekeeper.plan import Plan, ResourceChange, canonical_json
 
 SENSITIVE = "(sensitive value)"
+# What the `after` side holds where a hidden value differs from the hidden value before it.
+# Two different secrets both redacted to SENSITIVE would look unchanged: this one bit (which
+# every renderer shows anyway, as Terraform does: `~ token = (sensitive value)`) is all a
+# redacted change keeps of them. Renderers print it as SENSITIVE; it never reaches output.
+SENSITIVE_CHANGED = "(sensitive value, changed)"
+PLACEHOLDERS = frozenset({SENSITIVE, SENSITIVE_CHANGED})
+HIDDEN_KEY_PREFIX = "(sensitive key "
 # Masks deeper than any provider schema are treated as "all sensitive" (fail closed), which
 # also keeps the helpers below from recursing without bound.
 MAX_MASK_DEPTH = 64
@@ -67,7 +77,7 @@ def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> A
             out: dict[Any, Any] = {}
             parent[key] = out
             for n, (k, item) in enumerate(v.items()):
-                shown = f"(sensitive key {n + 1})" if k in secrets else k
+                shown = f"{HIDDEN_KEY_PREFIX}{n + 1})" if k in secrets else k
                 out[shown] = None  # keeps the key order
                 stack.append((item, sd.get(k), out, shown))
         elif isinstance(v, list) and (s is None or s is False or isinstance(s, list)):
@@ -194,3 +204,90 @@ def redacted_paths(change: ResourceChange) -> tuple[tuple[str | int, ...], ...]:
                 break
         out.append(tuple(kept))
     return tuple(out)
+
+
+def hidden(value: Any) -> bool:
+    """Is this (redacted) value one that redaction hid?"""
+    return isinstance(value, str) and value in PLACEHOLDERS
+
+
+def _shown_equal(a: Any, b: Any) -> bool:
+    """Equal once every placeholder counts as SENSITIVE (re-masking turns CHANGED back)."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if hidden(x) and hidden(y):
+            continue
+        if isinstance(x, dict) and isinstance(y, dict):
+            if list(x) != list(y):
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
+
+
+_MISSING = object()
+
+
+def _mark_changed(after: Any, after_raw: Any, before_raw: Any) -> Any:
+    """`after` (masked) with SENSITIVE_CHANGED wherever a hidden value differs from the raw
+    value at the same path before. `after` mirrors `after_raw` item for item (mask keeps the
+    order and only renames keys), so both are walked together; iterative, as `mask`."""
+    holder: list[Any] = [after]
+    stack: list[tuple[Any, Any, Any, Any, Any]] = [(after, after_raw, before_raw, holder, 0)]
+    while stack:
+        shown, raw, old, parent, key = stack.pop()
+        if shown == SENSITIVE:
+            if old is _MISSING or canonical_json(old) != canonical_json(raw):
+                parent[key] = SENSITIVE_CHANGED
+        elif isinstance(shown, dict) and isinstance(raw, dict):
+            olds = old if isinstance(old, dict) else {}
+            for (k_shown, v_shown), (k_raw, v_raw) in zip(shown.items(), raw.items(), strict=False):
+                stack.append((v_shown, v_raw, olds.get(k_raw, _MISSING), shown, k_shown))
+        elif isinstance(shown, list) and isinstance(raw, list):
+            oldl = old if isinstance(old, list) else []
+            stack.extend(
+                (v, raw[i], oldl[i] if i < len(oldl) else _MISSING, shown, i)
+                for i, v in enumerate(shown)
+                if i < len(raw)
+            )
+    return holder[0]
+
+
+def redact_change(change: ResourceChange) -> ResourceChange:
+    """The change as every output, the plan bundle and the classifier see it: `before` and
+    `after` redacted (`redacted_sides`), a changed hidden value marked SENSITIVE_CHANGED on
+    the after side, `replace_paths` cut (`redacted_paths`). The masks stay as Terraform wrote
+    them. Idempotent: a change that is already redacted (read from a bundle) comes back as it
+    is, so the plan file and its bundle give one and the same change."""
+    if marks_nothing(change) or not change.has_attributes:
+        return change
+    union, secrets = change_secrets(change)
+    before_raw, after_raw = change.before(), change.after()
+    before = mask(before_raw, union, secrets)
+    after = mask(after_raw, union, secrets)
+    if _shown_equal(before, before_raw) and _shown_equal(after, after_raw):
+        return change  # nothing left to hide
+    after = _mark_changed(after, after_raw, before_raw)
+    return msgspec.structs.replace(
+        change,
+        before_raw=None if before is None else msgspec.Raw(canonical_json(before)),
+        after_raw=None if after is None else msgspec.Raw(canonical_json(after)),
+        replace_paths=redacted_paths(change),
+    )
+
+
+def redact_plan(plan: Plan) -> Plan:
+    """`plan` with every change (and drift entry) redacted by `redact_change`."""
+    changes = tuple(redact_change(c) for c in plan.changes)
+    drift = tuple(redact_change(c) for c in plan.drift)
+    if all(a is b for a, b in zip(changes, plan.changes, strict=True)) and all(
+        a is b for a, b in zip(drift, plan.drift, strict=True)
+    ):
+        return plan
+    return replace(plan, changes=changes, drift=drift)

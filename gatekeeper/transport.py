@@ -34,9 +34,11 @@ the base-branch policy; (2) a PR that changes `.github/workflows/**` or `.github
 (3) humans approve what they are shown. The same limits hold in the single-workflow setup.
 
 Secrets: Terraform writes sensitive values in clear into `show -json`. The bundle carries
-only values redacted by `redact.redacted_sides` (artifacts are readable by anyone with read
-access), and each change's `before_sha256` over that redacted value.
-A destructive change whose tag attributes were masked is treated as possibly production.
+only changes redacted by `redact.redact_change` (artifacts are readable by anyone with read
+access), and each change's `before_sha256` over that redacted value. `analyze` classifies
+and renders that same redacted change for a plan file, so a tag hidden by redaction makes a
+destructive change possibly production on both paths, and a hidden value that changed shows
+as changed on both.
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ import os
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
 
 from gatekeeper import __version__, defaults
-from gatekeeper.classify import Analysis, ClassifiedChange, Reason, analyze, before_sha256
+from gatekeeper.classify import Analysis, analyze, before_sha256
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.facts import dig
 from gatekeeper.plan import (
@@ -66,8 +68,8 @@ from gatekeeper.plan import (
     canonical_json,
     map_actions,
 )
-from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.redact import redacted_paths, redacted_sides
+from gatekeeper.policy import Policy
+from gatekeeper.redact import redact_change
 
 BUNDLE_VERSION = 1
 BUNDLE_FILE = "gatekeeper-bundle.json"
@@ -92,10 +94,11 @@ def _value(raw: Any) -> Any:
     return None if raw is None else msgspec.json.decode(raw)
 
 
-def _change_record(ch: ResourceChange) -> dict[str, Any]:
-    # The artifact is readable by anyone with read access: only redacted values go in, and
-    # the hash is over the redacted `before` (classify.before_sha256), so it reveals nothing.
-    before, after = redacted_sides(ch)
+def _change_record(raw: ResourceChange) -> dict[str, Any]:
+    # The artifact is readable by anyone with read access: only the redacted change goes in
+    # (redact.redact_change, exactly what `analyze` classifies and renders for the plan file),
+    # and the hash is over the redacted `before` (classify.before_sha256): it reveals nothing.
+    ch = redact_change(raw)
     bsens, asens = ch.before_sensitive(), ch.after_sensitive()
     return {
         "plan": ch.plan,
@@ -110,14 +113,14 @@ def _change_record(ch: ResourceChange) -> dict[str, Any]:
         "action": ch.action.value,
         "replace_order": ch.replace_order.value if ch.replace_order is not None else None,
         "action_reason": ch.action_reason,
-        "replace_paths": [list(p) for p in redacted_paths(ch)],
+        "replace_paths": [list(p) for p in ch.replace_paths],
         "deposed": ch.deposed,
         "previous_address": ch.previous_address,
         "importing": ch.importing,
         "drift": ch.drift,
         "has_attributes": ch.has_attributes,
-        "before": before,
-        "after": after,
+        "before": ch.before(),
+        "after": ch.after(),
         "after_unknown": ch.after_unknown(),
         "before_sensitive": bsens,
         "after_sensitive": asens,
@@ -388,83 +391,13 @@ def read_bundle_zip(data: bytes) -> bytes:
 # ------------------------------------------------------------------------ analysis
 
 
-def _masked_tags(ch: ResourceChange, prod: ProductionPolicy) -> list[str]:
-    """Tag attributes whose production-relevant values were masked in this change."""
-    keys = {k.casefold() for k in prod.tag_keys}
-    sides = []
-    if ch.action in (Action.DELETE, Action.REPLACE, Action.UNKNOWN, Action.FORGET):
-        sides.append(("before", ch.before_sensitive()))
-    if ch.action in (Action.CREATE, Action.REPLACE, Action.UNKNOWN):
-        sides.append(("after", ch.after_sensitive()))
-    out = []
-    for side, sens in sides:
-        if sens is True:
-            out.append(f"the whole {side} object")
-            continue
-        if not isinstance(sens, dict):
-            continue
-        for attr in prod.tag_attributes:
-            node = sens.get(attr)
-            if node is True or (
-                isinstance(node, dict)
-                and any(v is True and str(k).casefold() in keys for k, v in node.items())
-            ):
-                out.append(f"{side}.{attr}")
-    return out
-
-
-def _fail_closed(c: ClassifiedChange, prod: ProductionPolicy) -> ClassifiedChange:
-    if c.gated or not c.destructive or not c.change.has_attributes:
-        return c
-    masked = _masked_tags(c.change, prod)
-    if not masked:
-        return c
-    reason = Reason(
-        "redacted_tags",
-        f"{', '.join(masked)} is sensitive and masked in the plan artifact: "
-        "treated as possibly production",
-    )
-    return _replace(c, possibly_production=True, gated=True, reasons=(*c.reasons, reason))
-
-
-def _replace(c: ClassifiedChange, **changes: Any) -> ClassifiedChange:
-    if isinstance(c, msgspec.Struct):
-        return msgspec.structs.replace(c, **changes)
-    return replace(c, **changes)
-
-
-def _order(c: ClassifiedChange) -> tuple[int, int, str, str]:
-    """classify's order: gated first, then destructive; production first."""
-    rank = 0 if c.gated else 1 if c.destructive else 2
-    return (rank, 0 if c.production else 1, c.change.plan, c.change.address)
-
-
-def digest_with(
-    changes: Iterable[ClassifiedChange], hashes: Mapping[tuple[str, str, str | None], str]
-) -> str:
-    """classify.plan_digest, with each change's before_sha256 taken from the bundle."""
-    items = sorted(
-        (
-            {
-                "address": c.change.address,
-                "actions": list(c.change.actions),
-                "before_sha256": hashes[(c.change.plan, c.change.address, c.change.deposed)],
-            }
-            for c in changes
-            if c.gated
-        ),
-        key=lambda d: (d["address"], d["actions"], d["before_sha256"]),
-    )
-    return hashlib.sha256(canonical_json(items)).hexdigest()
-
-
 def analyze_bundle(bundle: Bundle, policy: Policy) -> Analysis:
-    """Classify the bundle's plans under `policy` (the base branch's)."""
-    plain = analyze(bundle.plans, policy)
-    changes = tuple(sorted((_fail_closed(c, policy.production) for c in plain.changes), key=_order))
-    return Analysis(
-        plans=plain.plans, changes=changes, plan_digest=digest_with(changes, bundle.before_sha256)
-    )
+    """Classify the bundle's plans under `policy` (the base branch's): with `analyze`, the
+    same call the plan file takes. The bundle carries `redact.redact_change` of each change,
+    which is what `analyze` classifies and renders for a plan file too, so both inputs give
+    one classification, one diff and one digest (each `before_sha256` was checked on
+    parsing, so the digest is the one the bundle claims)."""
+    return analyze(bundle.plans, policy)
 
 
 def load_bundle(

@@ -1,15 +1,31 @@
 #!/usr/bin/env python3
-"""Render a sticky PR comment to HTML and screenshot it with headless Chromium.
+"""Render sticky PR comments as GitHub shows them, screenshot them and measure their height.
 
-    python scripts/screenshot_comment.py                     # docs/comment.html + .png
-    python scripts/screenshot_comment.py --markdown tests/golden/hostile_keys.md --out /tmp/x.png
+    python scripts/screenshot_comment.py                      # docs/comment.html + .png
+    python scripts/screenshot_comment.py --measure tests/golden/*.md   # heights at 1,000 px
 
-The Markdown is a golden file (default: the agent PR replacing a production database), so the
-picture shows exactly what the tests pin. It is rendered with markdown-it-py (CommonMark +
-GFM tables and strikethrough, raw HTML allowed as GitHub allows its safe subset), inside a
-page styled after GitHub's comment box; ```diff blocks are coloured per line like GitHub
-does. Needs `chromium` on PATH (Debian: `apt-get install chromium fonts-noto-color-emoji`)
-or CHROMIUM=/path/to/chrome. The test suite never runs this.
+The Markdown is a golden file (default: the agent PR replacing a production database), and
+the goldens are what `gatekeeper gate` posts to the local GitHub test server
+(tests/test_golden.py), so the picture is what the gate posts.
+
+How it is drawn, as close to github.com as this machine allows:
+- Markdown: markdown-it-py (CommonMark + GFM tables and strikethrough, raw HTML on, as
+  GitHub allows its safe subset);
+- styles: GitHub's own stylesheet for rendered Markdown, the npm package
+  `github-markdown-css` (light theme), installed with npm into --tools-dir on first use (no
+  node_modules in the repository); nothing here sets a colour of the content;
+- ```diff blocks: highlighted the way GitHub's highlighter does it, by the TextMate diff
+  grammar (linguist's `source.diff`) whose scopes GitHub maps to its prettylights classes:
+  a line starting with `+` (or `> `) is `pl-mi1` (inserted), `!` is `pl-mc` (changed), `-`
+  (or `< `) is `pl-md` (deleted), `---`/`+++` file headers `pl-mh`, `@@` ranges `pl-mdr`;
+  every other line (`~`, `#`, `<=`) plain. The colours are the stylesheet's;
+- `<details>` closed, as a reviewer first sees them.
+
+Height: the page reports where the comment box ends (its bottom plus the page margin, in CSS
+pixels, at the given width; headless Chromium, `--dump-dom`), and the screenshot is taken
+at exactly that height.
+Needs Chromium (Debian: `apt-get install -y chromium fonts-noto-color-emoji`, or
+CHROMIUM=/path) and npm. The test suite never runs this.
 """
 
 from __future__ import annotations
@@ -17,6 +33,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,48 +44,29 @@ from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MD = ROOT / "tests" / "golden" / "agent_replace_prod_db.md"
+CSS_PACKAGE = "github-markdown-css@5.9.0"
+CSS_FILE = Path("node_modules") / "github-markdown-css" / "github-markdown-light.css"
 
-CSS = """
-* { box-sizing: border-box; }
-body { margin: 0; background: #fff; color: #1f2328;
-  font-family: -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif,
-    "Noto Color Emoji"; font-size: 14px; line-height: 1.5; }
-.page { padding: 24px 24px 24px 72px; position: relative; }
-.avatar { position: absolute; left: 24px; top: 24px; width: 36px; height: 36px;
-  border-radius: 50%; background: #2f81f7; color: #fff; font-weight: 600;
-  display: flex; align-items: center; justify-content: center; font-size: 13px; }
-.comment { border: 1px solid #d1d9e0; border-radius: 6px; }
-.comment-header { background: #f6f8fa; border-bottom: 1px solid #d1d9e0;
-  border-radius: 6px 6px 0 0; padding: 8px 16px; color: #59636e; }
-.comment-header b { color: #1f2328; }
-.bot { border: 1px solid #d1d9e0; border-radius: 2em; padding: 0 6px; font-size: 12px;
-  margin-left: 4px; }
+# Layout only (the comment's frame and width); the content's look is github-markdown-css's.
+FRAME = """
+body { margin: 0; background: #fff; }
+.comment { margin: 16px; border: 1px solid #d1d9e0; border-radius: 6px; }
+.comment-header { border-bottom: 1px solid #d1d9e0; padding: 8px 16px;
+  font: 14px -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif; }
 .markdown-body { padding: 16px; }
-.markdown-body > :first-child { margin-top: 0 !important; }
-h3 { font-size: 1.25em; font-weight: 600; margin: 24px 0 16px; }
-h4 { font-size: 1em; font-weight: 600; margin: 24px 0 16px; }
-p, ul, table, pre, details, blockquote { margin: 0 0 16px; }
-ul { padding-left: 2em; }
-ul ul { margin: 0; }
-code { font-family: ui-monospace, SFMono-Regular, "DejaVu Sans Mono", Menlo, monospace;
-  font-size: 85%; background: rgba(129,139,152,0.12); border-radius: 6px;
-  padding: .2em .4em; }
-pre { background: #f6f8fa; border-radius: 6px; padding: 16px; overflow: auto;
-  font-size: 85%; line-height: 1.45; }
-pre code { background: none; padding: 0; font-size: 100%; }
-table { border-collapse: collapse; display: block; overflow: auto; }
-th, td { border: 1px solid #d1d9e0; padding: 6px 13px; vertical-align: top; }
-th { font-weight: 600; }
-tr:nth-child(2n) { background: #f6f8fa; }
-a { color: #0969da; text-decoration: none; }
-blockquote { border-left: .25em solid #d1d9e0; color: #59636e; padding: 0 1em; }
-summary { cursor: pointer; }
-em { color: #59636e; }
-.d-add { color: #116329; background: #dafbe1; display: inline-block; width: 100%; }
-.d-del { color: #82071e; background: #ffebe9; display: inline-block; width: 100%; }
-.d-chg { color: #953800; display: inline-block; width: 100%; }
-.d-com { color: #59636e; display: inline-block; width: 100%; }
 """
+
+# linguist's source.diff (textmate/diff.tmbundle), the patterns GitHub's highlighter applies
+# line by line, first match wins, mapped to prettylights classes.
+_DIFF_RULES = (
+    (re.compile(r"^(\*{15}|={67}|-{3})$"), "pl-mdr"),  # separator
+    (re.compile(r"^@@.*@@"), "pl-mdr"),  # range
+    (re.compile(r"^(-{3}|\*{3}) .+$"), "pl-mh"),  # from-file header
+    (re.compile(r"^\+{3} .+$"), "pl-mh"),  # to-file header
+    (re.compile(r"^((>)( .*)?|(\+).*)$"), "pl-mi1"),  # inserted
+    (re.compile(r"^!.*$"), "pl-mc"),  # changed
+    (re.compile(r"^((<)( .*)?|(-).*)$"), "pl-md"),  # deleted
+)
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
@@ -76,34 +74,46 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
         return ""
     out = []
     for line in code.rstrip("\n").split("\n"):
-        if line.startswith(("+", "+/-")):
-            cls = "d-add"
-        elif line.startswith("-"):
-            cls = "d-del"
-        elif line.startswith(("~", "!")):
-            cls = "d-chg"
-        elif line.lstrip().startswith("#"):
-            cls = "d-com"
-        else:
-            cls = ""
-        esc = html.escape(line, quote=False) or " "
+        esc = html.escape(line, quote=False)
+        cls = next((c for rx, c in _DIFF_RULES if rx.match(line)), None)
         out.append(f'<span class="{cls}">{esc}</span>' if cls else esc)
-    return "<pre><code>" + "\n".join(out) + "\n</code></pre>\n"
+    return '<pre lang="diff"><code>' + "\n".join(out) + "\n</code></pre>\n"
 
 
-def render_html(markdown: str) -> str:
+def github_css(tools: Path) -> str:
+    css = tools / CSS_FILE
+    if not css.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            sys.exit("npm not found: it installs github-markdown-css (apt-get install npm)")
+        tools.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [npm, "install", "--no-save", "--prefix", str(tools), CSS_PACKAGE],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return css.read_text("utf-8")
+
+
+def render_html(markdown: str, css: str, width: int) -> str:
     mdit = MarkdownIt("commonmark", {"html": True, "highlight": _highlight}).enable(
         ["table", "strikethrough"]
     )
     body = mdit.render(markdown)
+    measure = (
+        "<script>addEventListener('load', () => { const box = "
+        "document.querySelector('.comment').getBoundingClientRect(); "
+        "document.body.setAttribute('data-height', Math.ceil(box.bottom + scrollY + 16)); "
+        "});</script>"
+    )
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width={width}'>"
         "<title>Plan Gatekeeper comment</title>"
-        f"<style>{CSS}</style></head><body><div class='page'>"
-        "<div class='avatar'>GA</div><div class='comment'>"
-        "<div class='comment-header'><b>github-actions</b><span class='bot'>bot</span>"
-        " commented</div>"
-        f"<div class='markdown-body'>{body}</div></div></div></body></html>\n"
+        f"<style>{css}</style><style>{FRAME}</style></head><body>"
+        "<div class='comment'><div class='comment-header'><b>github-actions</b> bot commented"
+        f"</div><div class='markdown-body'>{body}</div></div>{measure}</body></html>\n"
     )
 
 
@@ -112,11 +122,11 @@ def chromium() -> str:
         (p for p in ("chromium", "chromium-browser", "google-chrome") if shutil.which(p)), None
     )
     if not exe:
-        sys.exit("chromium not found: apt-get install chromium (or set CHROMIUM=...)")
+        sys.exit("chromium not found: apt-get install -y chromium (or set CHROMIUM=...)")
     return exe
 
 
-def screenshot(html_path: Path, png: Path, width: int, height: int) -> None:
+def _run(page: Path, width: int, height: int, *extra: str) -> str:
     with tempfile.TemporaryDirectory() as profile:
         cmd = [
             chromium(),
@@ -129,11 +139,21 @@ def screenshot(html_path: Path, png: Path, width: int, height: int) -> None:
             "--no-first-run",
             "--hide-scrollbars",
             f"--user-data-dir={profile}",
-            f"--screenshot={png}",
             f"--window-size={width},{height}",
-            html_path.resolve().as_uri(),
+            *extra,
+            page.resolve().as_uri(),
         ]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=180)
+        return done.stdout
+
+
+def measure(page: Path, width: int) -> int:
+    """The rendered height in CSS pixels at `width`."""
+    dom = _run(page, width, 800, "--virtual-time-budget=5000", "--dump-dom")
+    m = re.search(r'data-height="(\d+)"', dom)
+    if not m:
+        sys.exit(f"{page}: the page did not report its height")
+    return int(m.group(1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,14 +161,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, default=DEFAULT_MD)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "comment.png")
     ap.add_argument("--width", type=int, default=1000)
-    ap.add_argument("--height", type=int, default=1600)
+    ap.add_argument(
+        "--tools-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "gatekeeper-tools",
+        help="where npm installs github-markdown-css (default: a temp dir)",
+    )
+    ap.add_argument(
+        "--measure", nargs="+", type=Path, metavar="MD", help="only print each file's height"
+    )
     args = ap.parse_args(argv)
-    page = render_html(args.markdown.read_text("utf-8"))
-    html_path = args.out.with_suffix(".html")
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(page, "utf-8")
-    screenshot(html_path, args.out, args.width, args.height)
-    print(f"wrote {html_path} and {args.out}")
+    css = github_css(args.tools_dir)
+    if args.measure:
+        with tempfile.TemporaryDirectory() as tmp:
+            for md_file in args.measure:
+                page = Path(tmp) / (md_file.stem + ".html")
+                page.write_text(render_html(md_file.read_text("utf-8"), css, args.width), "utf-8")
+                print(f"{measure(page, args.width):>6} px  {md_file}")
+        return 0
+    page_path = args.out.with_suffix(".html")
+    page_path.parent.mkdir(parents=True, exist_ok=True)
+    page_path.write_text(render_html(args.markdown.read_text("utf-8"), css, args.width), "utf-8")
+    height = measure(page_path, args.width)
+    _run(page_path, args.width, height, f"--screenshot={args.out.resolve()}")
+    print(f"wrote {page_path} and {args.out}: {height} px tall at {args.width} px")
     return 0
 
 

@@ -98,18 +98,50 @@ def test_protected_type() -> None:
     assert c.gated and codes(c) == ["protected_type"]
 
 
-def test_sensitive_tag_value_is_masked_in_reasons() -> None:
+def test_sensitive_tag_value_is_never_read_and_fails_closed() -> None:
+    # A hidden tag is not matched against the globs (the bundle could not match it: it carries
+    # only redacted values): whatever its value, the change is possibly production.
+    for value in ("prod-secret", "dev-secret"):
+        c = one(
+            rc(
+                "aws_instance.web",
+                ["delete"],
+                before={"tags": {"env": value, "team": "x"}},
+                before_sensitive={"tags": {"env": True}},
+            ),
+            Policy(production=ProductionPolicy(tag_values=("prod*",))),
+        )
+        assert c.gated and c.possibly_production and not c.production
+        assert codes(c) == ["redacted_tags"]
+        assert (
+            value not in c.reasons[0].text and "before.tags.env is sensitive" in c.reasons[0].text
+        )
+
+
+def test_hidden_copy_of_a_secret_in_a_tag_fails_closed() -> None:
+    # tags_all is a provider-computed copy Terraform does not mark: redaction hides it anyway.
     c = one(
         rc(
             "aws_instance.web",
             ["delete"],
-            before={"tags": {"env": "prod-secret"}},
+            before={"tags": {"env": "prod-x"}, "tags_all": {"env": "prod-x"}},
             before_sensitive={"tags": {"env": True}},
         ),
-        Policy(production=ProductionPolicy(tag_values=("prod*",))),
+        Policy(production=ProductionPolicy(tag_attributes=("tags_all",))),
     )
-    assert c.gated
-    assert "prod-secret" not in c.reasons[0].text and "(sensitive value)" in c.reasons[0].text
+    assert c.possibly_production and "before.tags_all.env is sensitive" in c.reasons[0].text
+
+
+def test_visible_tag_next_to_a_secret_still_counts() -> None:
+    c = one(
+        rc(
+            "aws_instance.web",
+            ["delete"],
+            before={"tags": {"env": "prod", "token": "s3cr3t"}},
+            before_sensitive={"tags": {"token": True}},
+        )
+    )
+    assert c.production and codes(c) == ["tag"]
 
 
 def test_forget_reported_not_destructive_unless_policy_says() -> None:

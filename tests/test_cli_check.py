@@ -36,14 +36,43 @@ def test_block_exit_1_with_reasons(config: str, capsys: pytest.CaptureFixture[st
         ["check", "--config", config, str(fixture_plan("replace_prod_db"))], capsys
     )
     assert code == 1 and err == ""
-    assert out.startswith("BLOCKED:")
+    assert out.startswith(
+        "BLOCKED: 1 destructive production change needs approval from distinct humans\n"
+    )
     assert "module.prod_db.null_resource.primary" in out
     assert "triggers.env = 'prod' (before and after)" in out
 
 
 def test_allow_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["check", str(fixture_plan("no_changes"))], capsys)
-    assert code == 0 and out.startswith("ALLOWED:")
+    assert code == 0 and out.startswith("ALLOWED: no destructive changes\n")
+
+
+def test_cli_and_gate_word_the_headline_alike(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a plan log has no attributes: its tags cannot be read, so possibly production
+    code, out, _ = run(
+        ["check", "--config", config, str(fixture_plan("replace_prod_db", "plan.jsonl"))], capsys
+    )
+    assert code == 1
+    assert out.startswith(
+        "BLOCKED: 1 destructive change that may be production needs approval from distinct humans\n"
+    )
+    code, out, _ = run(
+        [
+            "check",
+            "--config",
+            config,
+            f"a={fixture_plan('replace_prod_db')}",
+            f"b={fixture_plan('replace_prod_db', 'plan.jsonl')}",
+        ],
+        capsys,
+    )
+    assert out.startswith(
+        "BLOCKED: 2 destructive changes (1 production, 1 possibly production) need approval "
+        "from distinct humans\n"
+    )
 
 
 def test_several_plans_with_labels_json(config: str, capsys: pytest.CaptureFixture[str]) -> None:

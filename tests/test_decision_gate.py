@@ -61,13 +61,12 @@ def test_headline_names_who_counted_and_who_was_excluded() -> None:
     d = gate(agent_pr(reviews=[review(ALICE), review(BOB)]))
     assert d.outcome == BLOCK and d.exit_code == 1
     assert d.headline == (
-        "blocked: 1 gated change: needs 1 more human approval: "
-        "@alice counted; @bob excluded, co-authored the commits"
+        "blocked: 1 more approval needed from distinct humans for 1 destructive production "
+        "change (@alice counted; @bob excluded, co-authored the commits)"
     )
     assert (d.gated_count, d.approvals_required, d.approvals_counted) == (1, 2, 1)
-    assert d.details == (
-        "approvals required: 2 distinct humans (agent-authored PR (approvals.agent_authored))",
-    )
+    # how many and why is the PR view's (approvals_why): shown only while blocked
+    assert d.details == ()
 
 
 def test_full_explanation() -> None:
@@ -90,21 +89,21 @@ def test_enough_distinct_humans_allow() -> None:
     d = gate(agent_pr(reviews=[review(ALICE), review(CAROL)]))
     assert d.outcome == ALLOW and d.exit_code == 0
     assert d.headline == (
-        "allowed: 2 of 2 required human approvals (@alice, @carol) for 1 gated change"
+        "allowed: 1 destructive production change approved by 2 distinct humans (@alice, @carol)"
     )
 
 
 def test_nothing_gated_allows_without_approvals() -> None:
     d = gate(agent_pr(), EMPTY)
-    assert d.outcome == ALLOW and d.headline == "allowed: no gated changes"
+    assert d.outcome == ALLOW and d.headline == "allowed: no destructive changes"
     assert d.gated_count == 0
 
 
 def test_stale_approval_in_headline() -> None:
     d = gate(facts(reviews=[review(ALICE, commit_id=OLD)]))
     assert d.headline == (
-        "blocked: 1 gated change: needs 1 more human approval: none counted; "
-        f"@alice approved an older commit ({OLD[:7]})"
+        "blocked: 1 more approval needed from distinct humans for 1 destructive production "
+        f"change (@alice approved an older commit ({OLD[:7]}))"
     )
 
 
@@ -112,7 +111,10 @@ def test_agent_changing_workflows_is_gated_even_with_an_empty_plan() -> None:
     f = agent_pr(files=[".github/workflows/deploy.yml", "main.tf"])
     d = gate(f, EMPTY)
     assert d.outcome == BLOCK
-    assert d.headline.startswith("blocked: 1 trust-root file changed by an agent: needs 2 more")
+    assert d.headline == (
+        "blocked: 2 more approvals needed from distinct humans for 1 trust-root file changed "
+        "by an agent"
+    )
     assert d.gated_count == 1
     # and no signed override can waive it
     assert gate(f, EMPTY, overrides=FakeOverrides()).outcome == BLOCK
@@ -130,7 +132,9 @@ def test_human_changing_workflows_is_not_gated() -> None:
 def test_signed_override_allows_when_approvals_are_missing() -> None:
     d = gate(agent_pr(), overrides=FakeOverrides())
     assert d.outcome == ALLOW
-    assert d.headline == "allowed by signed override (alice@acme.example) for 1 gated change"
+    assert d.headline == (
+        "allowed: a signed override by alice@acme.example covers 1 destructive production change"
+    )
     d = gate(agent_pr(), overrides=FakeOverrides(satisfied=False, principals=()))
     assert d.outcome == BLOCK
 
@@ -157,7 +161,8 @@ def test_changes_requested_blocks_with_policy() -> None:
     )
     f = facts(reviews=[review(ALICE), review(CAROL, "CHANGES_REQUESTED")])
     d = gate(f, policy=policy)
-    assert d.outcome == BLOCK and d.headline == "blocked: @carol requested changes (1 gated change)"
+    assert d.outcome == BLOCK
+    assert d.headline == "blocked: @carol requested changes (1 destructive production change)"
     assert gate(f).outcome == ALLOW  # default policy: a change request does not block
 
 

@@ -81,7 +81,7 @@ def test_a_permissive_base_branch_does_not_relax_the_policy(
     assert res.code == 1, res.out
     (run,) = check_runs(st, pr.head_sha)
     assert run.conclusion == "failure"  # not neutral: the base's `mode: advisory` is ignored
-    assert "needs 2 more human approvals" in res.outputs["headline"]
+    assert "2 more approvals needed from distinct humans" in res.outputs["headline"]
     main = st.repo(REPO).branches["main"]
     refs = {c.query["ref"][0] for c in gh_server.calls(r"/contents/")}
     assert refs == {main}  # the trust root: the default branch's head, never the PR's base
@@ -197,7 +197,9 @@ def test_a_rival_check_run_from_another_workflow_is_tampering(
     assert runs[-1].conclusion == "failure" and runs[-1].app.id == 15368
     assert runs[-1].output["summary"].startswith("> [!CAUTION]")
     (comment,) = st.comments(pr)
-    assert comment.body.startswith("> [!CAUTION]\n> **Tampering")  # shown first
+    marker, first = comment.body.split("\n\n", 1)
+    assert marker.startswith("<!-- gatekeeper:sticky:")  # the hidden marker, then the notice
+    assert first.startswith("> [!CAUTION]\n> **Tampering")  # shown first
     (t,) = report(tmp_path)["head"]["tampering"]
     assert t["kind"] == "check run" and t["creator"].startswith("app 15368 (github-actions)")
     assert "external_id" in t["why"]
@@ -433,7 +435,9 @@ def test_a_genuine_signed_override_by_a_key_on_the_default_branch_allows(
     st.add_comment(pr, "alice", body)
     res = gate("issue_comment", comment_event(pr), "--plan", GATED_PLAN, "--head-sha", pr.head_sha)
     assert res.code == 0, res.out
-    assert res.outputs["headline"].startswith("allowed by signed override (alice@acme.example)")
+    assert res.outputs["headline"].startswith(
+        "allowed: a signed override by alice@acme.example covers 1 destructive production change"
+    )
 
 
 # ------------------------------------------------- the cost of one check per head

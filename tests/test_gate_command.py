@@ -196,13 +196,13 @@ def test_operator_approval_does_not_count_on_the_agents_pr(
     assert len(res.outputs["plan-digest"]) == 64
     assert res.outputs["agent-authored"] == "true"
     headline = res.outputs["headline"]
-    assert (
-        "needs 1 more human approval: @alice counted; @op excluded, co-authored the commits"
-        in headline
+    assert headline == (
+        "blocked: 1 more approval needed from distinct humans for 1 destructive production "
+        "change (@alice counted; @op excluded, co-authored the commits)"
     )
     (run,) = check_runs(st, pr.head_sha)
     assert run.name == "gatekeeper" and run.conclusion == "failure"
-    assert "needs 1 more human approval" in run.output["title"]
+    assert "1 more approval needed from distinct humans" in run.output["title"]
     assert res.outputs["plan-digest"] in run.output["summary"]
     assert "Explanation" in run.output["text"]
     assert "- operator \\(never a second person\\): @\u200bop: co\\-authored" in run.output["text"]
@@ -527,7 +527,7 @@ def test_issue_comment_on_a_pr_re_evaluates(
     st.add_comment(pr, "alice", "looks scary")
     res = gate("issue_comment", comment_event(pr))
     assert res.code == 1
-    assert "needs 1 more human approval" in res.outputs["headline"]
+    assert "1 more approval needed from distinct humans" in res.outputs["headline"]
 
 
 @pytest.mark.parametrize(
@@ -819,7 +819,8 @@ def test_signed_override_allows(gh_server: GHServer, tmp_path: Path, gate: Runne
     res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 1  # no override yet: blocked, and told how to sign
     (comment,) = st.comments(pr)
-    assert f"gatekeeper sign --repo {REPO} --pr {pr.number} --plan" in comment.body
+    shown = comment.body.replace(" \\\n    ", " ")  # the command is wrapped to fit
+    assert f"gatekeeper sign --repo {REPO} --pr {pr.number} --plan" in shown
     st.add_comment(pr, "alice", body)
     report = tmp_path / "report.json"
     res = gate(
@@ -833,7 +834,9 @@ def test_signed_override_allows(gh_server: GHServer, tmp_path: Path, gate: Runne
         str(report),
     )
     assert res.code == 0, res.out
-    assert res.outputs["headline"].startswith("allowed by signed override (alice@acme.example)")
+    assert res.outputs["headline"] == (
+        "allowed: a signed override by alice@acme.example covers 1 destructive production change"
+    )
     doc = json.loads(report.read_text())
     assert doc["overrides"]["principals"] == ["alice@acme.example"]
     assert doc["overrides"]["accepted"][0]["reason"] == "INC-4711 recreate the primary"
@@ -914,7 +917,7 @@ def test_workflow_dispatch_with_a_pr_number(
         env={"INPUT_PR-NUMBER": str(pr.number)},
     )
     assert res.code == 1 and res.outputs["pr-number"] == str(pr.number)
-    assert "needs 1 more human approval" in res.outputs["headline"]
+    assert "1 more approval needed from distinct humans" in res.outputs["headline"]
 
 
 def test_merge_group_for_an_outdated_head_blocks(gh_server: GHServer, gate: Runner) -> None:
@@ -1031,7 +1034,7 @@ def test_split_setup_ignores_the_plan_run_of_another_pr_with_the_same_head(
     pr = agent_pr(st)
     upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr)  # the honest run: gated
     res = gate("pull_request_target", pr_event(pr))
-    assert res.code == 1 and "1 gated change" in res.outputs["headline"]
+    assert res.code == 1 and "for 1 destructive production change" in res.outputs["headline"]
     other = same_head_pr(st, pr, "other")
     # like a fork PR, the run lists no pull request; the bundle names PR #2 into `other`
     upload_bundle(
@@ -1064,7 +1067,7 @@ def test_split_setup_fork_run_is_used_when_its_bundle_names_the_pr(
     upload_bundle(gh_server, tmp_path, monkeypatch, capsys, pr, pull_requests=[])
     res = gate("pull_request_target", pr_event(pr))
     assert res.code == 0, res.outputs
-    assert "1 gated change" in res.outputs["headline"]
+    assert "1 destructive production change approved by" in res.outputs["headline"]
 
 
 def test_stale_digest_does_not_carry_approvals_over_a_trust_root_push(

@@ -11,7 +11,7 @@ from gatekeeper.redact import union_masks
 from gatekeeper.render.diff import MAX_STRING, masked_sides, render_change
 from tests.helpers import CORPUS, SECRET, fixture_plan, rc, show_json
 
-_MARKERS = ("-/+", "+/-", "<=", "+", "-", "~", ".", "?", "#", " ")
+_MARKERS = ("-/+", "<=", "+", "-", "!", ".", "?", "#", " ")
 
 
 def _changes(path: Any, label: str = "p") -> dict[str, ResourceChange]:
@@ -38,9 +38,9 @@ def test_replace_prod_db_like_terraform() -> None:
         "# module.prod_db.null_resource.primary must be replaced"
         " (destroy the old object, then create the new)\n"
         '-/+ resource "null_resource" "primary" {\n'
-        '~       id       = "3440488159632426721" -> (known after apply)\n'
-        "~       triggers = { # forces replacement\n"
-        '~           "engine_version" = "13.4" -> "14.1"\n'
+        '!       id       = "3440488159632426721" -> (known after apply)\n'
+        "!       triggers = { # forces replacement\n"
+        '!           "engine_version" = "13.4" -> "14.1"\n'
         "            # (2 unchanged elements hidden)\n"
         "        }\n"
         "    }\n"
@@ -50,7 +50,7 @@ def test_replace_prod_db_like_terraform() -> None:
 def test_create_before_destroy_marker() -> None:
     c = _changes(fixture_plan("replace_create_before_destroy"))["null_resource.load_balancer"]
     text = render_change(c)
-    assert text.splitlines()[1].startswith('+/- resource "null_resource" "load_balancer"')
+    assert text.splitlines()[1].startswith('-/+ resource "null_resource" "load_balancer"')
     assert "create the new object, then destroy the old" in text
 
 
@@ -86,7 +86,7 @@ def test_sensitive_values_never_reach_the_output() -> None:
     token = render_change(changes["null_resource.token_consumer"])
     assert '"token" = (sensitive value)' in token
     sealed = render_change(changes["null_resource.sealed"])
-    assert "~       triggers = (sensitive value) # forces replacement" in sealed
+    assert "!       triggers = (sensitive value) # forces replacement" in sealed
     # A wholly sensitive map: not even its keys are shown.
     assert '"env"' not in sealed and '"secret"' not in sealed
 
@@ -176,20 +176,20 @@ def test_nested_lists_and_maps_with_forces_replacement_on_a_nested_path() -> Non
     assert text == (
         "# aws_instance.web must be replaced (destroy the old object, then create the new)\n"
         '-/+ resource "aws_instance" "web" {\n'
-        "~       labels  = {\n"
+        "!       labels  = {\n"
         '+           "new"  = "1"\n'
-        '~           "team" = "x" -> "y"\n'
+        '!           "team" = "x" -> "y"\n'
         "            # (1 unchanged element hidden)\n"
         "        }\n"
         '        name    = "web"\n'
-        "~       network = [\n"
-        "~           {\n"
-        '~               "ip" = "10.0.0.1" -> "10.0.0.9" # forces replacement\n'
+        "!       network = [\n"
+        "!           {\n"
+        '!               "ip" = "10.0.0.1" -> "10.0.0.9" # forces replacement\n'
         "                # (1 unchanged element hidden)\n"
         "            },\n"
         "            # (1 unchanged element hidden)\n"
         "        ]\n"
-        "~       ports   = [\n"
+        "!       ports   = [\n"
         "            # (2 unchanged elements hidden)\n"
         "-           8080,\n"
         "+           9090,\n"
@@ -203,7 +203,7 @@ def test_multiline_strings_diff_line_by_line() -> None:
     new = "line 1\nline two\nline 3\n"
     c = _one(rc("local_file.f", ["update"], before={"content": old}, after={"content": new}))
     text = render_change(c)
-    assert "~       content = <<-EOT\n" in text
+    assert "!       content = <<-EOT\n" in text
     assert "-           line 2\n+           line two\n" in text
     assert "            line 1\n" in text
 
@@ -212,9 +212,9 @@ def test_json_strings_diff_structurally() -> None:
     plan = CORPUS / "tfreveal" / "advanced_4replaces_delete_sensitive.json"
     c = _changes(plan)["local_file.foo"]
     text = render_change(c)
-    assert "~       content              = jsonencode( # forces replacement" in text
-    assert '~               "number_changed"     = 10 -> 14' in text
-    assert '~       file_permission      = "0777" -> "0660" # forces replacement' in text
+    assert "!       content              = jsonencode( # forces replacement" in text
+    assert '!               "number_changed"     = 10 -> 14' in text
+    assert '!       file_permission      = "0777" -> "0660" # forces replacement' in text
 
 
 def test_hostile_values_cannot_fake_lines_or_fences() -> None:
@@ -264,7 +264,7 @@ def test_deposed_and_unknown_actions() -> None:
     c = _one(rc("aws_instance.b", ["frobnicate"], before={"id": "i-1"}, after={"id": "i-2"}))
     text = render_change(c)
     assert "has an action this gatekeeper does not know: ['frobnicate']" in text
-    assert '~       id = "i-1" -> "i-2"' in text
+    assert '!       id = "i-1" -> "i-2"' in text
 
 
 def test_values_nested_past_any_provider_schema_are_described_not_drawn() -> None:
@@ -284,3 +284,49 @@ def test_values_nested_past_any_provider_schema_are_described_not_drawn() -> Non
     assert nesting_depth({"a": [[1]]}) == 3 and nesting_depth(5) == 0
     shallow = rc("aws_db_instance.b", ["delete"], before={"x": [[["v"]]]})
     assert '"v"' in render_change(parse_plan(show_json(shallow), label="p", path="p").changes[0])
+
+
+# GitHub colours a ```diff line by its first character only (linguist's source.diff grammar):
+# `+`/`> ` inserted (green), `-`/`< ` deleted (red), `!` changed (orange), anything else plain.
+_GITHUB_CLASS = (
+    (re.compile(r"^((>)( .*)?|(\+).*)$"), "inserted"),
+    (re.compile(r"^!.*$"), "changed"),
+    (re.compile(r"^((<)( .*)?|(-).*)$"), "deleted"),
+)
+
+
+def _github_class(line: str) -> str:
+    return next((c for rx, c in _GITHUB_CLASS if rx.match(line)), "plain")
+
+
+def test_deletes_and_replaces_are_red_on_github_and_updates_orange() -> None:
+    """Every fixture's every change: the resource line of a delete or replace (either order)
+    is red, of an update orange, of a create green; no line starts with Terraform's `~` or
+    `+/-`, which GitHub would show plain or green."""
+    from gatekeeper.plan import Action
+
+    seen: set[str] = set()
+    plans = [
+        *sorted(fixture_plan("x").parents[1].glob("*/plan.json")),
+        CORPUS / "tfcompliance" / "aws_update_tags_change.json",
+        CORPUS / "tfreveal" / "advanced_4replaces_delete_sensitive.json",
+    ]
+    want = {
+        Action.DELETE: "deleted",
+        Action.REPLACE: "deleted",
+        Action.UPDATE: "changed",
+        Action.CREATE: "inserted",
+    }
+    for path in plans:
+        for c in _changes(path).values():
+            lines = render_change(c).splitlines()
+            assert not any(line.startswith(("~", "+/-")) for line in lines), path
+            if c.action in want:
+                assert _github_class(lines[1]) == want[c.action], (path, c.address, lines[1])
+                seen.add(c.action.value)
+            if c.action is Action.UPDATE:
+                changed = [x for x in lines[2:] if "->" in x]
+                assert changed and all(_github_class(x) == "changed" for x in changed)
+    assert seen == {"delete", "replace", "update", "create"}
+    cbd = _changes(fixture_plan("replace_create_before_destroy"))["null_resource.load_balancer"]
+    assert _github_class(render_change(cbd).splitlines()[1]) == "deleted"

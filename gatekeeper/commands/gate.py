@@ -626,12 +626,19 @@ class Gate:
             "tampering": [t.record() for t in findings],
         }
         explanation = tuple(f"tampering: {t.line()}" for t in findings) + story + result.explanation
+        view = result.view
+        if findings:
+            from gatekeeper.render.tampering import render_tampering
+
+            # The renderer's notices come first and are never cut by its size budget.
+            view = replace(view, notices=(render_tampering(findings), *view.notices))
         return replace(
             result,
             decision=decision,
             sections=sections,
             explanation=explanation,
             tampering=findings,
+            view=view,
         )
 
     def _sibling(self, number: int) -> Result:
@@ -838,6 +845,7 @@ class Gate:
             head_sha=(facts.head_sha if facts else self.check_sha) or "",
             server_url=self.aenv.server_url,
             full_report_url=self.aenv.run_url,
+            run_url=self.aenv.run_url,
         )
         sections = {"pull_request": self._pr_section(facts)}
         return Result(_empty(), decision, view, sections, decision.details)
@@ -888,6 +896,7 @@ class Gate:
             agent_authored=authorship.agent_authored,
             agent_evidence=tuple(e.line() for e in authorship.evidence),
             approvals_required=appr.required.count if appr else 0,
+            approvals_why=appr.required.why if appr else "",
             approvals_counted=tuple(Person(a.login) for a in appr.counted) if appr else (),
             approvals_excluded=tuple(Person(x.login, x.reason) for x in appr.excluded)
             if appr
@@ -897,6 +906,7 @@ class Gate:
             trust_root_changes=tuple(t.line() for t in trust) if authorship.agent_authored else (),
             sign_command=self._sign_command(policy, analysis, overridable),
             full_report_url=self.aenv.run_url,
+            run_url=self.aenv.run_url,
         )
         sections: dict[str, Any] = {
             "pull_request": {**self._pr_section(facts), "analysis_source": dict(source)},
@@ -1143,15 +1153,11 @@ def post_comment(gate: Gate, result: Result) -> str:
     """Seam to the sticky comment (gatekeeper.adapters.comment + render.markdown)."""
     from gatekeeper.adapters.comment import upsert_sticky_comment
     from gatekeeper.render.markdown import comment_marker, render_comment, sticky_key
-    from gatekeeper.render.tampering import render_tampering
 
     # The key comes from the configuration, not from the analysis: a run that fails before
     # it has read its plans must land in the same comment as the runs that succeed.
     key = sticky_key(_configured_labels(gate.opts))
     body = render_comment(result.analysis, result.decision, result.view, marker_key=key)
-    if result.tampering:
-        # Shown first: a rival check may be what reviewers see as green on the PR.
-        body = render_tampering(result.tampering) + "\n\n" + body
     marker = comment_marker(result.analysis, marker_key=key)
     repo = gate.client.gh.get_repo(gate.repo)
     known = gate.snapshot.comments if gate.snapshot is not None else None
@@ -1287,35 +1293,41 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
     return out
 
 
-def _check_output(result: Result) -> tuple[str, str, str]:
-    """(title, summary, text) for the check run: the markdown renderer's output; the text
-    also carries the whole explanation, one fact per line."""
-    from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
+def _explanation_block(result: Result, room: int) -> str:
+    """The whole explanation, one fact per line, folded; at most `room` characters."""
+    from gatekeeper.render.markdown import size_chars
 
-    # The explanation may take at most half of the check run's text; the rendered diff gets
-    # what is left, so the whole text stays within GitHub's 65,535 characters.
     kept: list[str] = []
     used = 0
     facts = [f"- {md.prose(x)}" for x in result.explanation if x]
     for i, line in enumerate(facts):
-        if used + size_chars(line) + 1 > CHECK_LIMIT // 2:
+        if used + size_chars(line) + 1 > room:
             kept.append(f"- ... {len(facts) - i} more lines: see the job summary")
             break
         kept.append(line)
         used += size_chars(line) + 1
-    block = ""
-    if kept:
-        block = "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
-    out = render_check_output(result.analysis, result.decision, result.view)
-    if result.tampering:
-        from gatekeeper.render.tampering import render_tampering
+    if not kept:
+        return ""
+    return "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
 
-        out = replace(out, summary=render_tampering(result.tampering) + "\n\n" + out.summary)
-    if not block:
+
+def _check_output(result: Result, appendix: Sequence[str] = ()) -> tuple[str, str, str]:
+    """(title, summary, text) for the check run: the markdown renderer's output; the text
+    also carries the whole explanation and then each `appendix` block (e.g. a decision
+    record). The one place the check run's text is budgeted: the appended blocks are sized
+    first (the explanation may take at most half), the rendered diffs get what is left, so
+    the whole text stays within GitHub's 65,535 characters."""
+    from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
+
+    blocks = [_explanation_block(result, CHECK_LIMIT // 2), *appendix]
+    blocks = [b for b in blocks if b]
+    out = render_check_output(result.analysis, result.decision, result.view)
+    if not blocks:
         return out.title, out.summary, out.text
-    room = CHECK_LIMIT - size_chars(block) - 2
+    tail = "\n\n".join(blocks)
+    room = CHECK_LIMIT - size_chars(tail) - 2
     text = render_check_output(result.analysis, result.decision, result.view, limit=room).text
-    return out.title, out.summary, f"{text}\n\n{block}" if text else block
+    return out.title, out.summary, f"{text}\n\n{tail}" if text else tail
 
 
 def _summary(result: Result) -> str:

@@ -1,16 +1,25 @@
 """Attribute-level diff of one resource change, in the shape of Terraform's own plan output.
 
-The lines go into a ```diff block, so the action marker sits in the first column (GitHub
-colours `+` green and `-`/`-/+` red) and everything else is indented behind it:
+The lines go into a ```diff block, so the action marker sits in the first column and
+everything else is indented behind it:
 
     # module.prod_db.null_resource.primary must be replaced
     -/+ resource "null_resource" "primary" {
-    ~       id       = "3440488159632426721" -> (known after apply)
-    ~       triggers = { # forces replacement
-    ~           "engine_version" = "13.4" -> "14.1"
+    !       id       = "3440488159632426721" -> (known after apply)
+    !       triggers = { # forces replacement
+    !           "engine_version" = "13.4" -> "14.1"
                 # (2 unchanged elements hidden)
             }
         }
+
+Markers are chosen for how github.com itself colours a ```diff block. GitHub highlights it
+with the TextMate diff grammar (linguist's `source.diff`) and its prettylights theme, which
+look only at a line's FIRST character: `+` (and `>`) is markup.inserted, green; `-` (and
+`<` followed by a space) is markup.deleted, red; `!` is markup.changed, orange; anything else,
+`~` included, is plain text. So Terraform's `~` (update in place) is written `!` (the
+convention of Atlantis's diff format and of tfcmt-style comments), and every replace starts
+with `-` (`-/+`), create-before-destroy too: Terraform's `+/-` would start with `+` and show
+a replace green. The header comment line above each block says the order.
 
 Secrets: the `before_sensitive`/`after_sensitive` masks are merged (a path sensitive on
 either side is sensitive on both) and applied *before* anything is formatted: a sensitive
@@ -40,6 +49,8 @@ from gatekeeper.redact import SENSITIVE, any_sensitive, change_secrets
 from gatekeeper.render.escape import CONTROL
 
 KNOWN_AFTER_APPLY = "(known after apply)"
+# Terraform's `~` (changed in place): `!` is what GitHub's diff grammar colours as changed.
+CHANGED = "!"
 FORCES = " # forces replacement"
 # Top-level attributes Terraform shows even when unchanged, so a reader knows which object.
 IDENTIFYING = ("id", "name", "tags")
@@ -362,20 +373,20 @@ def _diff(
     plain_b = not isinstance(b, _Sentinel)
     plain_a = not isinstance(a, _Sentinel)
     if isinstance(b, dict) and isinstance(a, dict) and plain_a and plain_b:
-        out.add("~", depth, f"{prefix}{{{forces}")
+        out.add(CHANGED, depth, f"{prefix}{{{forces}")
         _diff_dict(out, depth + 1, b, a, path, top=False)
         out.add("", depth, "}" + suffix)
         return
     if isinstance(b, list) and isinstance(a, list):
-        out.add("~", depth, f"{prefix}[{forces}")
+        out.add(CHANGED, depth, f"{prefix}[{forces}")
         _diff_list(out, depth + 1, b, a, path)
         out.add("", depth, "]" + suffix)
         return
     jb, ja = _json_doc(b), _json_doc(a)
     if jb is not None and ja is not None:
-        out.add("~", depth, f"{prefix}jsonencode({forces}")
+        out.add(CHANGED, depth, f"{prefix}jsonencode({forces}")
         if isinstance(jb, dict) and isinstance(ja, dict):
-            out.add("~", depth + 1, "{")
+            out.add(CHANGED, depth + 1, "{")
             _diff_dict(out, depth + 2, jb, ja, path=("\x00json",), top=False)
             out.add("", depth + 1, "}")
         else:
@@ -391,9 +402,9 @@ def _diff(
         _emit(out, "+", depth, prefix, a, path, suffix)
         return
     if isinstance(b, _Sensitive) and isinstance(a, _Sensitive):
-        out.add("~", depth, f"{prefix}{SENSITIVE}{suffix}{forces}")
+        out.add(CHANGED, depth, f"{prefix}{SENSITIVE}{suffix}{forces}")
         return
-    out.add("~", depth, f"{prefix}{_scalar(b)} -> {_scalar(a)}{suffix}{forces}")
+    out.add(CHANGED, depth, f"{prefix}{_scalar(b)} -> {_scalar(a)}{suffix}{forces}")
 
 
 def _diff_heredoc(
@@ -401,7 +412,7 @@ def _diff_heredoc(
 ) -> None:
     bl = b.rstrip("\n").split("\n")
     al = a.rstrip("\n").split("\n")
-    out.add("~", depth, f"{prefix}<<-EOT{forces}")
+    out.add(CHANGED, depth, f"{prefix}<<-EOT{forces}")
     shown = 0
     hidden = 0
     sm = difflib.SequenceMatcher(None, bl, al, autojunk=False)
@@ -507,7 +518,7 @@ def _diff_list(
             and isinstance(olds[k], dict)
             and isinstance(news[k], dict)
         ):
-            out.add("~", depth, "{" + out.forces((*path, j1 + k)))
+            out.add(CHANGED, depth, "{" + out.forces((*path, j1 + k)))
             _diff_dict(out, depth + 1, olds[k], news[k], (*path, j1 + k), top=False)
             out.add("", depth, "},")
             k += 1
@@ -543,10 +554,10 @@ def header(change: ResourceChange) -> tuple[str, str]:
     elif a is Action.DELETE:
         what, marker = "will be destroyed", "-"
     elif a is Action.UPDATE:
-        what, marker = "will be updated in-place", "~"
+        what, marker = "will be updated in-place", CHANGED
     elif a is Action.REPLACE:
         what = "must be replaced"
-        marker = "+/-" if change.replace_order is ReplaceOrder.CREATE_BEFORE_DESTROY else "-/+"
+        marker = "-/+"  # red on GitHub whatever the order (see the module docstring)
         if change.replace_order is ReplaceOrder.CREATE_BEFORE_DESTROY:
             what += " (create the new object, then destroy the old)"
         elif change.replace_order is ReplaceOrder.DESTROY_BEFORE_CREATE:

@@ -1,20 +1,28 @@
 """The reviewer's view: the PR comment, the job summary and the check run output.
 
-Layout, top to bottom (the first four parts are never cut):
+In the order a reviewer reads, top to bottom:
 
-1. the hidden sticky marker (comment only) and the decision in one line;
-2. what unblocks it: approvals still needed, who counted, who did not and why, the exact
-   `gatekeeper sign` command; then the agent evidence;
-3. the gated changes table: address, plan, action and its order, why it is production,
-   what forces the replacement, notes (`prevent_destroy`, ...), a link to the declaring line;
-4. the plans, with counts per action;
-5. an attribute-level ```diff block for every destructive change (gated first);
-6. the other changes, one folded `<details>` per plan.
+0. the hidden sticky marker (comment only), then `PrView.notices` (the tamper notice: the
+   first thing anyone must see; built by its own function with render.md);
+1. the decision in one sentence (the same sentence as the check run title and the CLI's
+   first line) and what unblocks it: how many more approvals, from whom, who did not count
+   (named here, why folded below), or the exact `gatekeeper sign` command; an allowed
+   comment says why it is allowed and nothing about what it no longer needs;
+2. the gated changes, expanded: a table that fits 1,000 px (each row: the address on its
+   own line, then action, plan and the declaring line, why production, what forces the
+   replacement); notes that several rows share are said once under it; then the attribute
+   diffs of the gated changes (folded past EXPANDED_DIFF_LINES lines);
+3. per plan, Terraform's own "Plan: X to add, Y to change, Z to destroy." line;
+4. everything else, folded in `<details>` with counts in the summary line: destructive
+   changes that are not production, the other changes of each plan, the authorship
+   evidence, the approvals (who counted, who did not and why);
+5. a footer linking the workflow run and the full report, with the plan digest.
 
-Truncation is deterministic: parts 5 and 6 are dropped from the end of the document (the
-other changes first, then diff blocks from the last one up) until the text fits, and a
-notice says what was left out and where the whole report is. If the gated table alone is
-too long, its last rows go too (counted in the notice); the decision always stays.
+Truncation is deterministic: parts 0, 1, 3 and 5 and the gated table are kept; the gated
+diffs are dropped from the last one up, and each folded part gets what room is left (diffs
+first, then header lines only, then a count). A notice says what was left out and where the
+whole report is. If the gated table alone is too long, its last rows go too; the decision
+always stays.
 
 Every string from a plan, the code or the PR goes through `gatekeeper.render.md`; attribute
 values only ever appear inside fenced blocks, after `gatekeeper.render.diff` masked secrets.
@@ -112,7 +120,7 @@ def _people(people: Sequence[Person]) -> str:
 
 
 def _possibly(code: str) -> bool:
-    return code.startswith(("unknown", "unresolved", "no_"))
+    return code.startswith(("unknown", "unresolved", "no_", "redacted"))
 
 
 def _icon(c: ClassifiedChange) -> str:
@@ -166,101 +174,103 @@ def check_title(decision: Decision) -> str:
     return title
 
 
-# ---------------------------------------------------------------- head sections
+# ---------------------------------------------------------------- 1. decision and unblock
+
+EXPANDED_DIFF_LINES = 60  # lines of gated diffs shown expanded; the rest are folded
+_WHO_COUNTS = "not the PR author, a commit author or co-author, a bot or an agent"
 
 
-def _decision_blocks(decision: Decision) -> list[str]:
+def _decision_blocks(decision: Decision, view: PrView | None) -> list[str]:
     blocks = [_title(decision)]
     if decision.advisory:
         blocks.append(
             "> **Advisory mode** (rollout): everything below is reported, nothing is enforced. "
             "This check never fails."
         )
-    if decision.details:
+    if decision.details and decision.outcome != ALLOW:
+        # What else blocks, or went wrong; an allowed comment keeps them folded (part 4).
         blocks.append("\n".join(f"- {_t(d)}" for d in decision.details))
     if decision.outcome == ERROR:
         blocks.append(
             "An error never allows: fix what is reported above and re-run the job. "
             "Until then the check stays red."
         )
-    return blocks
-
-
-def _approval_blocks(decision: Decision, view: PrView | None, gated: int) -> list[str]:
-    if decision.outcome == ERROR:
-        return []
-    if view is None:
-        if decision.outcome == BLOCK:
-            return [
-                "#### What unblocks it\n\n"
-                "This is an offline check: approvals and signed overrides are evaluated "
-                "only on the pull request."
-            ]
-        return []
-    if not gated and not view.approvals_counted and decision.outcome == ALLOW:
-        return []
-    need = max(0, view.approvals_required - len(view.approvals_counted))
-    who = "agent-authored PR" if view.agent_authored else "human-authored PR"
-    lines: list[str] = []
-    line = (
-        f"- **Approvals:** {len(view.approvals_counted)} of {view.approvals_required} "
-        f"counted ({who})"
-    )
-    if need and decision.outcome == BLOCK:
-        line += (
-            f"; **{_plural(need, 'more approval')} needed** from distinct humans who are "
-            "not the PR author, a commit author or co-author, a bot or an agent"
-        )
-    lines.append(line)
-    if view.approvals_counted:
-        lines.append(f"- **Counted:** {_people(view.approvals_counted)}")
-    if view.approvals_excluded:
-        lines.append("- **Not counted:**")
-        lines += [
-            f"  - {_login(p.login)}: {_t(p.why or 'excluded')}" for p in view.approvals_excluded
-        ]
-    if view.approvals_stale:
-        lines.append("- **Stale** (given on an earlier commit or plan):")
-        lines += [f"  - {_login(p.login)}: {_t(p.why or 'stale')}" for p in view.approvals_stale]
-    if view.overrides:
-        lines.append("- **Override comments considered:**")
-        lines += [f"  - {_t(o)}" for o in view.overrides]
-    heading = "#### What unblocks it" if decision.outcome == BLOCK else "#### Approvals"
-    blocks = [heading + "\n\n" + "\n".join(lines)]
     if decision.outcome == BLOCK:
-        if view.trust_root_changes:
-            blocks.append(
-                "🔒 **Signed overrides are disabled:** this PR changes the trust root "
-                "(workflows, policy, allowed signers), so only approvals can unblock it."
-            )
-        elif view.sign_command:
-            cmd = md.visible(view.sign_command).replace("\\n", " ")
-            blocks.append(
-                "**Or a signed override:** an allowlisted signer runs this and posts its "
-                "output as a comment on this PR:\n\n" + md.fence(cmd, "sh")
-            )
-        else:
-            blocks.append("Signed overrides are not available for this PR.")
+        blocks += _unblock_blocks(view)
     return blocks
 
 
-def _authorship_blocks(view: PrView | None) -> list[str]:
+def _unblock_blocks(view: PrView | None) -> list[str]:
     if view is None:
-        return []
-    if view.agent_authored:
-        head = "#### Authorship\n\n🤖 **Written by an AI coding agent.** Evidence:"
-    elif view.agent_evidence:
-        head = "#### Authorship\n\n👤 Human-authored (the signals below were not conclusive):"
-    else:
-        return ["#### Authorship\n\n👤 No agent evidence: the PR counts as human-authored."]
-    items = "\n".join(f"- {_t(e)}" for e in view.agent_evidence) or "- (none recorded)"
-    blocks = [head + "\n\n" + items]
+        return [
+            "**To unblock:** this is an offline check; approvals and signed overrides are "
+            "evaluated only on the pull request."
+        ]
+    blocks: list[str] = []
+    need = max(0, view.approvals_required - len(view.approvals_counted))
+    if need:
+        counted = len(view.approvals_counted)
+        why = (
+            f"; {view.approvals_required} required: {_t(view.approvals_why)}"
+            if view.approvals_why
+            else ""
+        )
+        line = (
+            f"**To unblock:** {_plural(need, 'more approval')} of the current head from "
+            f"distinct humans who are {_WHO_COUNTS} ({counted} of "
+            f"{view.approvals_required} counted{why})."
+        )
+        skipped = [*view.approvals_excluded, *view.approvals_stale]
+        if skipped:
+            line += (
+                f" Not counted: {_people(skipped[:5])}"
+                + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+                + " (why: under *Approvals* below)."
+            )
+        blocks.append(line)
     if view.trust_root_changes:
         files = "\n".join(f"- {md.code(_clip(p))}" for p in view.trust_root_changes)
         blocks.append(
-            "🔒 **Trust root changed:** these files are gated and cannot be overridden:\n\n" + files
+            "🔒 **This PR changes the trust root** (workflows, policy, allowed signers): "
+            "these files are gated, and signed overrides are disabled, so only approvals "
+            "can unblock it:\n\n" + files
         )
+    elif view.sign_command:
+        cmd = _wrap_command(md.visible(view.sign_command).replace("\\n", " "))
+        blocks.append(
+            "**Or a signed override:** an allowlisted signer runs this and posts its output "
+            "as a comment on this PR:\n\n" + md.fence(cmd, "sh")
+        )
+    elif need:
+        blocks.append("Signed overrides are not available for this PR.")
     return blocks
+
+
+def _wrap_command(cmd: str, width: int = 76) -> str:
+    """A long shell command on several lines (`\\` continuations), broken only before an
+    ` --option` outside quotes, so it fits the comment without scrolling sideways."""
+    pieces: list[str] = []
+    start = 0
+    quote = ""
+    for i, ch in enumerate(cmd):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif cmd.startswith(" --", i) and i > start:
+            pieces.append(cmd[start:i])
+            start = i + 1
+    pieces.append(cmd[start:])
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return " \\\n    ".join(lines)
+
+
+# ---------------------------------------------------------------- 2. gated changes
 
 
 def _source_cell(c: ClassifiedChange, view: PrView | None) -> str:
@@ -299,12 +309,12 @@ def action_cell(c: ClassifiedChange) -> str:
             ReplaceOrder.DESTROY_BEFORE_CREATE: "destroy, then create",
             ReplaceOrder.CREATE_BEFORE_DESTROY: "create, then destroy",
         }.get(ch.replace_order or ReplaceOrder.UNKNOWN, "order unknown (plan log)")
-        return f"**replace**<br>{order}"
+        return f"**replace** ({order})"
     if ch.action is Action.UNKNOWN:
-        return "**unknown** " + md.code(str(list(ch.actions)), in_table=True)
+        return "**unknown action** " + md.code(str(list(ch.actions)), in_table=True)
     word = f"**{ch.action.value}**"
     if ch.deposed:
-        word += " deposed " + md.code(ch.deposed, in_table=True)
+        word += " of deposed object " + md.code(ch.deposed, in_table=True)
     return word
 
 
@@ -344,35 +354,40 @@ def _note(n: str) -> str:
     return n
 
 
-def _gated_row(c: ClassifiedChange, view: PrView | None) -> str:
+def _note_md(n: str) -> str:
+    return ("⚠️ " if "prevent_destroy" in n else "") + _t(_note(n), in_table=True)
+
+
+def _shared_notes(gated: Sequence[ClassifiedChange]) -> set[str]:
+    """Notes that more than one gated change carries: said once, under the table."""
+    if len(gated) < 2:
+        return set()
+    counts = Counter(n for c in gated for n in dict.fromkeys(c.notes))
+    return {n for n, k in counts.items() if k > 1}
+
+
+def _gated_row(c: ClassifiedChange, view: PrView | None, shared: set[str]) -> str:
+    """One cell, one line per fact: the address alone on the first line (a long module
+    address never shares its line), so the table is as wide as the longest line only."""
     ch = c.change
-    resource = _icon(c) + " " + md.code(_clip(ch.address, 300), in_table=True)
+    lines = [_icon(c) + " " + md.code(_clip(ch.address, 300), in_table=True)]
+    where = [action_cell(c), "plan " + md.code(_clip(ch.plan, 100), in_table=True)]
     src = _source_cell(c, view)
     if src:
-        resource += "<br>" + src
-    why = "<br>".join(
-        ("❓ possibly: " if _possibly(r.code) else "") + _t(r.text, in_table=True)
-        for r in c.reasons
-    )
-    forces = ", ".join(md.code(_clip(_path_str(p), 200), in_table=True) for p in redacted_paths(ch))
-    notes = "<br>".join(
-        ("⚠️ " if "prevent_destroy" in n else "") + _t(_note(n), in_table=True) for n in c.notes
-    )
-    cells = [
-        resource,
-        md.code(_clip(ch.plan, 100), in_table=True),
-        action_cell(c),
-        why or "",
-        forces or "",
-        notes or "",
-    ]
-    return "| " + " | ".join(cells) + " |"
+        where.append(src)
+    lines.append(" · ".join(where))
+    for r in c.reasons:
+        kind = "❓ possibly production" if _possibly(r.code) else "production"
+        lines.append(f"{kind}: {_t(r.text, in_table=True)}")
+    paths = redacted_paths(ch)
+    if paths:
+        forced = ", ".join(md.code(_clip(_path_str(p), 200), in_table=True) for p in paths)
+        lines.append(f"forces replacement: {forced}")
+    lines += [_note_md(n) for n in c.notes if n not in shared]
+    return "| " + "<br>".join(lines) + " |"
 
 
-_GATED_HEADER = (
-    "| Resource | Plan | Action | Why production | Forces replacement | Notes |\n"
-    "| --- | --- | --- | --- | --- | --- |"
-)
+_GATED_HEADER = "| Resource · action · why production |\n| --- |"
 
 
 def _gated_intro(gated: Sequence[ClassifiedChange]) -> str:
@@ -385,125 +400,266 @@ def _gated_intro(gated: Sequence[ClassifiedChange]) -> str:
         parts.append(f"🔴 {prod} production")
     if possibly:
         parts.append(f"🟠 {possibly} possibly production (unknown counts as production)")
+    return f"#### Gated changes ({len(gated)}): {', '.join(parts)}"
+
+
+def _notes_block(gated: Sequence[ClassifiedChange]) -> str:
+    shared = _shared_notes(gated)
+    if not shared:
+        return ""
+    lines = []
+    for n in sorted(shared, key=lambda x: (0 if "prevent_destroy" in x else 1, x)):
+        k = sum(1 for c in gated if n in c.notes)
+        on = "all of them" if k == len(gated) else f"{k} of {len(gated)}"
+        lines.append(f"- {_note_md(n)} ({on})")
+    return "Notes on the gated changes:\n\n" + "\n".join(lines)
+
+
+def _diff_fence(c: ClassifiedChange) -> str:
+    return md.fence(render_change(c.change), "diff")
+
+
+def _gated_diffs(gated: Sequence[ClassifiedChange]) -> list[Block]:
+    """(address, block) per gated change: expanded while they total EXPANDED_DIFF_LINES
+    lines, then one folded block for the rest. Rendered lazily."""
+    out: list[Block] = []
+    lines = 0
+    for i, c in enumerate(gated):
+        n = render_change(c.change).count("\n")
+        if lines + n > EXPANDED_DIFF_LINES:
+            rest = list(gated[i:])
+            out.append((c.change.address, functools.partial(_folded_gated, rest, i == 0)))
+            break
+        lines += n
+        out.append((c.change.address, functools.partial(_diff_fence, c)))
+    return out
+
+
+def _folded_gated(rest: Sequence[ClassifiedChange], alone: bool) -> str:
+    what = "the gated change" if len(rest) == 1 else f"the {len(rest)} gated changes"
+    if not alone:
+        what = (
+            "the other gated change" if len(rest) == 1 else f"the other {len(rest)} gated changes"
+        )
+    body = "\n".join(render_change(c.change) for c in rest)
     return (
-        f"#### Gated changes ({len(gated)})\n\n"
-        f"Destructive changes to production that need approval: {', '.join(parts)}."
+        f"<details><summary>Attribute diffs of {md.html_text(what)}</summary>\n\n"
+        + md.fence(body, "diff")
+        + "\n\n</details>"
     )
 
 
-_COLUMNS: tuple[tuple[str, tuple[Action, ...]], ...] = (
-    ("delete", (Action.DELETE,)),
-    ("replace", (Action.REPLACE,)),
-    ("create", (Action.CREATE,)),
-    ("update", (Action.UPDATE,)),
-    ("read", (Action.READ,)),
-    ("other", (Action.FORGET, Action.UNKNOWN)),
-    ("no-op", (Action.NOOP,)),
-)
+# ---------------------------------------------------------------- 3. Terraform's plan line
 
 
-def _plans_table(analysis: Analysis) -> str:
-    rows = [
-        "#### Plans",
-        "",
-        "| Plan | Terraform | Gated | " + " | ".join(name for name, _ in _COLUMNS) + " |",
-        "| --- | --- | --- |" + " --- |" * len(_COLUMNS),
-    ]
+def terraform_summary(changes: Iterable[ClassifiedChange]) -> str:
+    """Terraform's own summary line: "Plan: X to add, Y to change, Z to destroy." (a replace
+    counts as one add and one destroy), with "N to import, " in front and ", N to forget"
+    behind when non-zero, as Terraform 1.5+ and 1.7+ print them; "No changes." otherwise."""
+    add = change = destroy = imports = forget = unknown = 0
+    for c in changes:
+        a = c.change.action
+        add += a in (Action.CREATE, Action.REPLACE)
+        change += a is Action.UPDATE
+        destroy += a in (Action.DELETE, Action.REPLACE)
+        forget += a is Action.FORGET
+        unknown += a is Action.UNKNOWN
+        imports += bool(c.change.importing)
+    if not (add or change or destroy or imports or forget or unknown):
+        return "No changes."
+    line = "Plan: " + (f"{imports} to import, " if imports else "")
+    line += f"{add} to add, {change} to change, {destroy} to destroy"
+    line += f", {forget} to forget." if forget else "."
+    if unknown:
+        line += f" And {_plural(unknown, 'change')} with an action this gatekeeper does not know."
+    return line
+
+
+def _plans_block(analysis: Analysis) -> str:
+    by_plan: dict[str, list[ClassifiedChange]] = {p.label: [] for p in analysis.plans}
+    for c in analysis.changes:
+        by_plan.setdefault(c.change.plan, []).append(c)
+    lines = []
     for p in analysis.plans:
-        mine = [c for c in analysis.changes if c.change.plan == p.label]
-        counts = Counter(c.change.action for c in mine)
+        mine = by_plan[p.label]
+        version = p.terraform_version or "unknown version"
+        fmt = ", plan log" if p.format == "plan-log" else ""
         gated = sum(1 for c in mine if c.gated)
-        version = p.terraform_version or "unknown"
-        fmt = "plan log" if p.format == "plan-log" else "show -json"
-        cells = [
-            md.code(_clip(p.label, 100), in_table=True),
-            f"{_t(version, in_table=True)} ({fmt})",
-            f"**{gated}**" if gated else "0",
-            *(str(sum(counts[a] for a in acts)) for _, acts in _COLUMNS),
-        ]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+        gate = f", **{gated} gated**" if gated else ""
+        lines.append(
+            f"- {md.code(_clip(p.label, 100))} (Terraform {_t(version)}{fmt}{gate}): "
+            f"{md.text(terraform_summary(mine))}"
+        )
+    return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- optional sections
+# ---------------------------------------------------------------- 4. folded parts
 
 
 Block = tuple[str, Callable[[], str]]  # (what it shows, renders it when asked)
 
 
-def _diff_block(c: ClassifiedChange, first: bool) -> str:
-    ch = c.change
-    what = "gated" if c.gated else "not production"
-    lead = (
-        f"{_icon(c)} {md.code(_clip(ch.address, 300))} · plan "
-        f"{md.code(_clip(ch.plan, 100))} · {_t(c.action_label)} · {what}"
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    name: str  # what the truncation notice calls it when it is left out
+    render: Callable[[int | None, Callable[[str], int]], tuple[str, bool] | None]
+    # (room, sizer) -> (block, shortened) or None when not even its summary fits
+    grows: bool = False  # a list of diffs that takes what room it is given
+
+
+def _details(summary_html: str, body: str) -> str:
+    return f"<details><summary>{summary_html}</summary>\n\n{body}\n\n</details>"
+
+
+def _fold_diffs(
+    summary_html: str,
+    changes: Sequence[ClassifiedChange],
+    room: int | None,
+    size: Callable[[str], int],
+) -> tuple[str, bool] | None:
+    """Diffs of `changes` in one folded block: whole diffs while they fit (OTHER_BLOCK_BUDGET
+    without a limit), then header lines only (at most OTHER_MAX_LISTED), then a count."""
+    cap = OTHER_BLOCK_BUDGET if room is None else room
+    fixed = size(_details(summary_html, md.fence("# (999999 more changes not listed)\n", "diff")))
+    if room is not None and fixed + 16 > room:
+        return None
+    used = fixed + 16  # fences may grow with backtick runs: a margin
+    parts: list[str] = []
+    whole = True
+    listed = 0
+    for c in changes:
+        text = render_change(c.change) if whole else header(c.change)[0] + "\n"
+        need = size(text) + 1 + 2 * md.longest_run(text)
+        if whole and used + need > cap:
+            whole = False
+            text = header(c.change)[0] + "\n"
+            need = size(text) + 1 + 2 * md.longest_run(text)
+        if not whole and (listed >= OTHER_MAX_LISTED or used + need > cap):
+            break
+        parts.append(text)
+        used += need
+        listed += not whole
+    rest = len(changes) - len(parts)
+    if rest:
+        parts.append(f"# ({rest} more changes not listed)\n")
+    return _details(summary_html, md.fence("\n".join(parts), "diff")), not whole or bool(rest)
+
+
+def _counts(changes: Iterable[ClassifiedChange]) -> str:
+    counts = Counter(c.change.action.value for c in changes)
+    return ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+
+
+def _not_production(analysis: Analysis) -> list[_Folded]:
+    mine = [c for c in analysis.changes if c.destructive and not c.gated]
+    if not mine:
+        return []
+    summary = md.html_text(
+        f"⚪ Destructive changes that are not production ({len(mine)}: {_counts(mine)})"
     )
-    block = lead + "\n\n" + md.fence(render_change(ch), "diff")
-    if first:
-        block = "#### Destructive changes, attribute by attribute\n\n" + block
-    return block
-
-
-def _diff_blocks(analysis: Analysis) -> list[Block]:
-    """(address, block) per destructive change, gated first (analysis order). Rendered
-    lazily: a comment with thousands of changes renders only what can fit."""
-    destructive = [c for c in analysis.changes if c.destructive]
     return [
-        (c.change.address, functools.partial(_diff_block, c, i == 0))
-        for i, c in enumerate(destructive)
+        _Folded(
+            "the destructive changes that are not production",
+            functools.partial(_fold_diffs, summary, mine),
+            grows=True,
+        )
     ]
 
 
-def _other_summary(label: str, counts: Counter[str], total: int) -> str:
-    parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
-    return (
-        f"<details><summary>Other changes in plan <code>{md.html_text(_clip(label, 100))}</code>: "
-        f"{md.html_text(parts)} ({total})</summary>"
-    )
-
-
-def _other_block(label: str, mine: list[ClassifiedChange], first: bool) -> str:
-    counts = Counter(c.change.action.value for c in mine)
-    parts: list[str] = []
-    used = 0
-    listed = 0
-    for c in mine:
-        if used <= OTHER_BLOCK_BUDGET:
-            text = render_change(c.change)
-            used += len(text)
-            parts.append(text)
-        elif listed < OTHER_MAX_LISTED:
-            parts.append(header(c.change)[0] + "\n")
-            listed += 1
-    rest = len(mine) - len(parts)
-    if rest:
-        parts.append(f"# ({rest} more changes not listed)\n")
-    body = "\n".join(parts)
-    block = (
-        _other_summary(label, counts, len(mine))
-        + "\n\n"
-        + md.fence(body, "diff")
-        + "\n\n</details>"
-    )
-    return ("#### Other changes\n\n" + block) if first else block
-
-
-def _other_blocks(analysis: Analysis) -> list[Block]:
-    """(plan label, block) per plan with non-destructive, non-no-op changes."""
-    out: list[Block] = []
+def _others(analysis: Analysis) -> list[_Folded]:
+    out: list[_Folded] = []
     for p in analysis.plans:
         mine = [
             c
             for c in analysis.changes
             if c.change.plan == p.label and not c.destructive and c.change.action is not Action.NOOP
         ]
-        if mine:
-            out.append((p.label, functools.partial(_other_block, p.label, mine, not out)))
+        if not mine:
+            continue
+        summary = (
+            f"Other changes in plan <code>{md.html_text(_clip(p.label, 100))}</code> "
+            f"({len(mine)}: {md.html_text(_counts(mine))})"
+        )
+        out.append(
+            _Folded(
+                f"the other changes of plan {md.code(_clip(p.label, 100))}",
+                functools.partial(_fold_diffs, summary, mine),
+                grows=True,
+            )
+        )
     return out
 
 
+def _fixed(
+    summary_html: str, body: str
+) -> Callable[[int | None, Callable[[str], int]], tuple[str, bool] | None]:
+    block = _details(summary_html, body)
+
+    def render(room: int | None, size: Callable[[str], int]) -> tuple[str, bool] | None:
+        return (block, False) if room is None or size(block) <= room else None
+
+    return render
+
+
+def _authorship(view: PrView | None) -> list[_Folded]:
+    if view is None:
+        return []
+    n = len(view.agent_evidence)
+    if view.agent_authored:
+        summary = f"🤖 Authorship: written by an AI coding agent ({_plural(n, 'signal')})"
+    elif n:
+        summary = f"👤 Authorship: human-authored ({_plural(n, 'inconclusive signal')})"
+    else:
+        summary = "👤 Authorship: human-authored (no agent evidence)"
+    items = "\n".join(f"- {_t(e)}" for e in view.agent_evidence) or "- no agent evidence found"
+    return [_Folded("the authorship evidence", _fixed(md.html_text(summary), items))]
+
+
+def _approvals(decision: Decision, view: PrView | None) -> list[_Folded]:
+    if view is None:
+        return []
+    lines: list[str] = []
+    if view.approvals_counted:
+        lines.append(f"- **Counted:** {_people(view.approvals_counted)}")
+    if view.approvals_excluded:
+        lines.append("- **Not counted:**")
+        lines += [
+            f"  - {_login(p.login)}: {_t(p.why or 'excluded')}" for p in view.approvals_excluded
+        ]
+    if view.approvals_stale:
+        lines.append("- **Stale** (given on an earlier commit or plan):")
+        lines += [f"  - {_login(p.login)}: {_t(p.why or 'stale')}" for p in view.approvals_stale]
+    if view.overrides:
+        lines.append("- **Override comments considered:**")
+        lines += [f"  - {_t(o)}" for o in view.overrides]
+    if decision.outcome == ALLOW and decision.details:
+        lines += [f"- {_t(d)}" for d in decision.details]
+    if not lines:
+        return []
+    bits = []
+    if view.approvals_counted:
+        bits.append(f"{len(view.approvals_counted)} counted")
+    if view.approvals_excluded:
+        bits.append(f"{len(view.approvals_excluded)} not counted")
+    if view.approvals_stale:
+        bits.append(f"{len(view.approvals_stale)} stale")
+    if view.overrides:
+        bits.append(_plural(len(view.overrides), "override comment"))
+    summary = "Approvals" + (f" ({', '.join(bits)})" if bits else "")
+    return [_Folded("the approvals", _fixed(md.html_text(summary), "\n".join(lines)))]
+
+
+# ---------------------------------------------------------------- 5. footer
+
+
 def _footer(analysis: Analysis, view: PrView | None) -> str:
-    bits = ["Plan Gatekeeper", f"plan digest {md.code(analysis.plan_digest)}"]
+    bits = ["Plan Gatekeeper"]
+    if view is not None:
+        if view.run_url and md.safe_url(view.run_url):
+            bits.append(md.link("workflow run", view.run_url))
+        if view.full_report_url and md.safe_url(view.full_report_url):
+            bits.append(md.link("full report", view.full_report_url) + " (job summary)")
+    bits.append(f"plan digest {md.code(analysis.plan_digest)}")
     if view is not None and view.head_sha:
         bits.append(f"head {md.code(_clip(view.head_sha, 64))}")
     return "_" + " · ".join(bits) + "_"
@@ -514,33 +670,34 @@ def _footer(analysis: Analysis, view: PrView | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    head: list[str]  # decision, unblock, authorship, gated intro: never cut
+    head: list[str]  # notices, decision, unblock, gated intro: never cut
     rows: list[str]  # gated table rows: cut only when nothing else is left to cut
-    after_table: list[str]  # plans table
-    diffs: list[Block]
-    others: list[Block]
+    notes: str  # notes shared by gated rows
+    diffs: list[Block]  # gated diffs: cut from the last one up
+    plans: str  # Terraform's plan lines: never cut
+    folded: list[_Folded]  # part 4: each gets the room that is left
     footer: str
 
 
 def _parts(analysis: Analysis, decision: Decision, view: PrView | None) -> _Parts:
     gated = analysis.gated
-    head = _decision_blocks(decision)
-    head += _approval_blocks(decision, view, len(gated))
-    head += _authorship_blocks(view)
+    head = list(view.notices) if view is not None else []
+    head += _decision_blocks(decision, view)
     rows: list[str] = []
-    after: list[str] = []
+    notes = plans = ""
+    diffs: list[Block] = []
+    folded: list[_Folded] = []
     if analysis.plans:
-        head.append(_gated_intro(gated))
-        rows = [_gated_row(c, view) for c in gated]
-        after.append(_plans_table(analysis))
-    return _Parts(
-        head=head,
-        rows=rows,
-        after_table=after,
-        diffs=_diff_blocks(analysis) if analysis.plans else [],
-        others=_other_blocks(analysis) if analysis.plans else [],
-        footer=_footer(analysis, view),
-    )
+        if gated or decision.outcome != ALLOW:  # an allowed PR's headline says why already
+            head.append(_gated_intro(gated))
+        shared = _shared_notes(gated)
+        rows = [_gated_row(c, view, shared) for c in gated]
+        notes = _notes_block(gated)
+        diffs = _gated_diffs(gated)
+        plans = "#### Plan\n\n" + _plans_block(analysis)
+        folded = _not_production(analysis) + _others(analysis)
+    folded += _authorship(view) + _approvals(decision, view)
+    return _Parts(head, rows, notes, diffs, plans, folded, _footer(analysis, view))
 
 
 def _where(view: PrView | None, full_report: str | None) -> str:
@@ -554,7 +711,8 @@ def _where(view: PrView | None, full_report: str | None) -> str:
 def _notice(
     diffs_cut: Sequence[Block],
     diffs_total: int,
-    others_cut: Sequence[Block],
+    folded_cut: Sequence[str],
+    folded_short: Sequence[str],
     rows_cut: int,
     rows_total: int,
     limit: int,
@@ -566,23 +724,26 @@ def _notice(
         what.append(f"the last {rows_cut} of {rows_total} rows of the gated changes table")
     if diffs_cut:
         what.append(
-            f"{len(diffs_cut)} of {diffs_total} destructive-change diffs, from "
-            f"{md.code(_clip(diffs_cut[0][0], 300))} on"
+            f"attribute diffs of gated changes, from {md.code(_clip(diffs_cut[0][0], 300))} on"
         )
-    if others_cut:
-        labels = ", ".join(md.code(_clip(label, 100)) for label, _ in others_cut[:5])
-        if len(others_cut) > 5:
-            labels += f" and {len(others_cut) - 5} more"
-        what.append(f"the other changes of plan{'s' if len(others_cut) > 1 else ''} {labels}")
+    if folded_cut:
+        what.append(", ".join(folded_cut))
+    if folded_short:
+        what.append("some diffs of " + ", ".join(folded_short) + " (listed by name only)")
     unit_word = "characters" if unit == "chars" else "bytes"
     return (
-        f"> ✂️ **Truncated** to fit the limit of {limit:,} {unit_word}. Left out: "
+        f"> ✂️ **Shortened** to fit the limit of {limit:,} {unit_word}. Left out: "
         + "; ".join(what)
         + f". The full report is in {where}."
     )
 
 
 _SEP = "\n\n"
+_NOTICE_ROOM = 2_000  # kept free for the notice while the optional parts are laid out
+
+
+def _doc(blocks: Iterable[str]) -> str:
+    return _SEP.join(b for b in blocks if b) + "\n"
 
 
 def _assemble(
@@ -595,72 +756,106 @@ def _assemble(
 ) -> str:
     size = _SIZERS[unit]
     top = [marker] if marker else []
+    table = _GATED_HEADER + "".join("\n" + r for r in parts.rows) if parts.rows else ""
+    before = [*top, *parts.head, table, parts.notes]
+    after = [parts.plans]
+    if limit is None:
+        diffs = [render() for _, render in parts.diffs]
+        folds = [got[0] for f in parts.folded if (got := f.render(None, size)) is not None]
+        return _doc([*before, *diffs, *after, *folds, parts.footer])
 
-    def doc(blocks: list[str]) -> str:
-        return _SEP.join(b for b in blocks if b) + "\n"
-
-    table = [_GATED_HEADER + "\n" + "\n".join(parts.rows)] if parts.rows else []
-    fixed = doc([*top, *parts.head, *table, *parts.after_table]).rstrip("\n")
-    thunks = [render for _, render in parts.diffs] + [render for _, render in parts.others]
+    whole = _assemble(parts, marker=marker, limit=None, unit=unit, where=where)
+    if size(whole) <= limit:
+        return whole  # nothing to cut: the same text as without a limit
     sep = size(_SEP)
-    base = size(fixed)
-    tail = sep + size(parts.footer) + size("\n")
-
-    # Render optional blocks in order, only as long as they could still fit.
-    optional: list[str] = []
-    prefix = [0]
-    for render in thunks:
-        if limit is not None and base + prefix[-1] > limit:
+    base = size(_doc([*before, *after, parts.footer]))
+    reserve = _NOTICE_ROOM
+    while True:
+        room = limit - base - reserve
+        kept: list[str] = []
+        cut_from = len(parts.diffs)
+        for i, (_, render) in enumerate(parts.diffs):
+            block = render() if room > 0 else ""
+            if not block or size(block) + sep > room:
+                cut_from = i
+                break
+            kept.append(block)
+            room -= size(block) + sep
+        # The small folded parts first, then the lists of diffs share what is left (each
+        # gets an equal part of it, and what one leaves unused goes to the next).
+        laid: dict[int, str] = {}
+        gone: list[str] = []
+        short: list[str] = []
+        order = sorted(range(len(parts.folded)), key=lambda i: parts.folded[i].grows)
+        growing = sum(1 for f in parts.folded if f.grows)
+        for i in order:
+            f = parts.folded[i]
+            share = room
+            if f.grows:
+                share = room // max(1, growing)
+                growing -= 1
+            out = f.render(share - sep, size) if share > sep else None
+            if out is None:
+                gone.append(f.name)
+                continue
+            laid[i] = out[0]
+            room -= size(out[0]) + sep
+            if out[1]:
+                short.append(f.name)
+        folded = [laid[i] for i in sorted(laid)]
+        cut = parts.diffs[cut_from:]
+        notice = ""
+        if cut or gone or short:
+            notice = _notice(cut, len(parts.diffs), gone, short, 0, 0, limit, unit, where)
+        text = _doc([*before, *kept, *after, *folded, notice, parts.footer])
+        if size(text) <= limit:
+            return text
+        if room < 0 or reserve > limit:
             break
-        block = render()
-        optional.append(block)
-        prefix.append(prefix[-1] + sep + size(block))
-    complete = len(optional) == len(thunks)
-    if limit is None or (complete and base + prefix[-1] + tail <= limit):
-        return doc([fixed, *optional, parts.footer])
+        reserve += size(text) - limit + 500  # the notice was longer than reserved: retry
 
-    # Drop optional blocks from the end of the document until the rest and a notice fit.
-    nd = len(parts.diffs)
-    start = len(optional) - 1 if complete else len(optional)
-    for k in range(start, -1, -1):
+    # Even without optional parts it does not fit: cut rows of the gated table.
+    head = _doc([*top, *parts.head]).rstrip("\n")
+    rest = [parts.plans]
+    all_gone = [f.name for f in parts.folded]
+    for r in range(len(parts.rows) - 1, -1, -1):
         notice = _notice(
-            parts.diffs[k:] if k < nd else [],
-            nd,
-            parts.others[max(0, k - nd) :],
-            0,
+            parts.diffs,
+            len(parts.diffs),
+            all_gone,
+            [],
+            len(parts.rows) - r,
             len(parts.rows),
             limit,
             unit,
             where,
         )
-        if base + prefix[k] + sep + size(notice) + tail <= limit:
-            return doc([fixed, *optional[:k], notice, parts.footer])
-
-    # Even without optional parts it does not fit: cut rows of the gated table.
-    head = doc([*top, *parts.head]).rstrip("\n")
-    after = _SEP.join(parts.after_table)
-    row_sizes = [size(r) + 1 for r in parts.rows]
-    fixed_size = size(head) + sep + size(_GATED_HEADER) + sep + size(after) + tail
-    total = fixed_size + sum(row_sizes)
-    for r in range(len(parts.rows) - 1, -1, -1):
-        total -= row_sizes[r]
-        notice = _notice(
-            parts.diffs, nd, parts.others, len(parts.rows) - r, len(parts.rows), limit, unit, where
-        )
-        if total + sep + size(notice) <= limit:
-            tbl = _GATED_HEADER + "".join("\n" + row for row in parts.rows[:r])
-            return doc([head, tbl, after, notice, parts.footer])
+        tbl = _GATED_HEADER + "".join("\n" + row for row in parts.rows[:r])
+        text = _doc([head, tbl, *rest, notice, parts.footer])
+        if size(text) <= limit:
+            return text
 
     # Last resort: the decision alone (clipped).
     notice = _notice(
-        parts.diffs, nd, parts.others, len(parts.rows), len(parts.rows), limit, unit, where
+        parts.diffs,
+        len(parts.diffs),
+        all_gone,
+        [],
+        len(parts.rows),
+        len(parts.rows),
+        limit,
+        unit,
+        where,
     )
-    title = parts.head[0] if parts.head else ""
-    out = doc([*top, title, notice, parts.footer])
-    while size(out) > limit and len(title) > 20:
+    # the notices (the tamper notice) and the title
+    n = next((i for i, b in enumerate(parts.head) if b.startswith("### ")), 0)
+    keep, title = parts.head[:n], parts.head[n] if parts.head else ""
+    top = [*top, *keep]
+    last = _doc([*top, title, notice, parts.footer])
+    while size(last) > limit and len(title) > 20:
         title = title[: len(title) // 2] + "…"
-        out = doc([*top, title, notice, parts.footer])
-    return out
+        last = _doc([*top, title, notice, parts.footer])
+    return last
 
 
 # ---------------------------------------------------------------- public API
@@ -723,8 +918,8 @@ def render_summary(
 @dataclass(frozen=True, slots=True)
 class CheckOutput:
     title: str
-    summary: str  # the core: decision, unblock, authorship, gated table, plans
-    text: str  # the diffs and other changes
+    summary: str  # the core: decision, unblock, gated table, plan lines
+    text: str  # the diffs and the folded parts
 
 
 def render_check_output(
@@ -735,13 +930,14 @@ def render_check_output(
     limit: int = CHECK_LIMIT,
 ) -> CheckOutput:
     """The check run `output`: a plain title, the comment's core as `summary`, and the
-    attribute diffs as `text`, each within GitHub's 65,535 characters."""
+    attribute diffs and folded parts as `text`, each within GitHub's 65,535 characters.
+    `limit` bounds the text (the gate gives less room when it appends its own blocks)."""
     parts = _parts(analysis, decision, view)
     where = _where(view, None)
-    core = _Parts(parts.head, parts.rows, parts.after_table, [], [], parts.footer)
-    summary = _assemble(core, marker=None, limit=limit, unit="chars", where=where)
-    details = _Parts([], [], [], parts.diffs, parts.others, "")
+    core = _Parts(parts.head, parts.rows, parts.notes, [], parts.plans, [], parts.footer)
+    summary = _assemble(core, marker=None, limit=CHECK_LIMIT, unit="chars", where=where)
+    details = _Parts([], [], "", parts.diffs, "", parts.folded, "")
     text = ""
-    if parts.diffs or parts.others:
+    if parts.diffs or parts.folded:
         text = _assemble(details, marker=None, limit=limit, unit="chars", where=where)
     return CheckOutput(title=check_title(decision), summary=summary, text=text)

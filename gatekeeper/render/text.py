@@ -25,7 +25,7 @@ def _change_lines(c: ClassifiedChange, mark: str) -> list[str]:
     for r in c.reasons:
         kind = (
             "possibly production"
-            if r.code.startswith(("unknown", "unresolved", "no_"))
+            if r.code.startswith(("unknown", "unresolved", "no_", "redacted"))
             else ("production")
         )
         lines.append(f"      {kind}: {terminal(r.text)}")

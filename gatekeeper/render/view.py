@@ -25,6 +25,7 @@ class PrView:
     agent_authored: bool = False
     agent_evidence: tuple[str, ...] = ()  # one line each, with its source
     approvals_required: int = 0
+    approvals_why: str = ""  # why that many (the policy rule that set it)
     approvals_counted: tuple[Person, ...] = ()
     approvals_excluded: tuple[Person, ...] = ()
     approvals_stale: tuple[Person, ...] = ()
@@ -32,3 +33,7 @@ class PrView:
     sign_command: str | None = None  # exact `gatekeeper sign ...` command, when available
     trust_root_changes: tuple[str, ...] = ()  # gated files (workflows, policy) in an agent PR
     full_report_url: str | None = None  # where the untruncated report is (run summary)
+    run_url: str | None = None  # the workflow run that made this report
+    # Markdown blocks shown first, above the decision (the tamper notice). Not escaped by the
+    # renderer: each must come from a function that builds it with render.md from its data.
+    notices: tuple[str, ...] = ()
