@@ -784,7 +784,7 @@ class Gate:
     # ------------------------------------------------------------------ reporting
     def report(self, result: Result) -> None:
         decision = result.decision
-        title, summary, text = _check_output(result)
+        title, summary, text = _check_output(result, self._record(result))
         say(decision.headline)
         for line in dict.fromkeys((*decision.details, *result.explanation)):
             if line:
@@ -851,6 +851,27 @@ class Gate:
                 "head-sha": result.view.head_sha,
                 "report-path": report_path,
             },
+        )
+
+    def _record(self, result: Result) -> str:
+        """The decision record for this check run (gatekeeper.record), serialised."""
+        from gatekeeper.record import decision_record, serialise
+
+        pr = result.sections.get("pull_request") or {}
+        return serialise(
+            decision_record(
+                repository=self.repo,
+                pull_request=self.number,
+                head_sha=result.view.head_sha or self.check_sha or "",
+                # Where the gate read the policy and allowed_signers (issue 10 moves this to
+                # the default branch's head and passes that commit here).
+                trust_root_sha=pr.get("base_sha"),
+                decision=result.decision,
+                analysis=result.analysis,
+                sections=result.sections,
+                # Rival check runs and statuses seen on the head: issue 10's Result field.
+                tampering=getattr(result, "tampering", ()),
+            )
         )
 
     def _comment_wanted(self, decision: Decision) -> bool:
@@ -1082,6 +1103,7 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
     accepted = getattr(o, "accepted", ())
     out["accepted"] = [
         {
+            "comment_id": a.comment_id,
             "principal": a.principal,
             "key_fingerprint": a.key_fingerprint,
             "reason": a.reason,
@@ -1105,18 +1127,23 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
     return out
 
 
-def _check_output(result: Result) -> tuple[str, str, str]:
+TEXT_LIMIT = 65_000  # GitHubClient.create_check_run clips output.text beyond this
+
+
+def _check_output(result: Result, record: str = "") -> tuple[str, str, str]:
     """(title, summary, text) for the check run: the markdown renderer's output; the text
-    also carries the whole explanation, one fact per line."""
+    also carries the whole explanation, one fact per line, and ends with the decision record
+    (gatekeeper.record: an HTML comment, at most MAX_RECORD_CHARS, so it is never clipped)."""
     from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
 
+    limit = min(CHECK_LIMIT, TEXT_LIMIT) - (size_chars(record) + 2 if record else 0)
     # The explanation may take at most half of the check run's text; the rendered diff gets
     # what is left, so the whole text stays within GitHub's 65,535 characters.
     kept: list[str] = []
     used = 0
     facts = [f"- {md.prose(x)}" for x in result.explanation if x]
     for i, line in enumerate(facts):
-        if used + size_chars(line) + 1 > CHECK_LIMIT // 2:
+        if used + size_chars(line) + 1 > limit // 2:
             kept.append(f"- ... {len(facts) - i} more lines: see the job summary")
             break
         kept.append(line)
@@ -1125,11 +1152,14 @@ def _check_output(result: Result) -> tuple[str, str, str]:
     if kept:
         block = "<details><summary>Explanation</summary>\n\n" + "\n".join(kept) + "\n\n</details>"
     out = render_check_output(result.analysis, result.decision, result.view)
-    if not block:
-        return out.title, out.summary, out.text
-    room = CHECK_LIMIT - size_chars(block) - 2
-    text = render_check_output(result.analysis, result.decision, result.view, limit=room).text
-    return out.title, out.summary, f"{text}\n\n{block}" if text else block
+    text = out.text
+    if block or record:
+        room = limit - (size_chars(block) + 2 if block else 0)
+        text = render_check_output(result.analysis, result.decision, result.view, limit=room).text
+    for tail in (block, record):
+        if tail:
+            text = f"{text}\n\n{tail}" if text else tail
+    return out.title, out.summary, text
 
 
 def _summary(result: Result) -> str:
