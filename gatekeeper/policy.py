@@ -129,6 +129,13 @@ class IdentityPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplyPolicy:
+    """The policy's `apply` section: what `gatekeeper verify` accepts in the apply job."""
+
+    subset: bool = False  # a strict subset of the approved gated changes may be applied
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     mode: str = "enforce"  # "enforce" | "advisory"
     production: ProductionPolicy = field(default_factory=ProductionPolicy)
@@ -139,6 +146,7 @@ class Policy:
     gate_paths: tuple[str, ...] = defaults.GATE_PATHS
     comment: CommentSettings = field(default_factory=CommentSettings)
     identity: IdentityPolicy = field(default_factory=IdentityPolicy)
+    apply: ApplyPolicy = field(default_factory=ApplyPolicy)
     source: str = "(built-in defaults)"
     path: str = defaults.POLICY_PATH
 
@@ -321,6 +329,7 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         gate_paths=_tuple(doc, "gate_paths", defaults.GATE_PATHS),
         comment=CommentSettings(cm.get("enabled", True), cm.get("on_allow", True)),
         identity=IdentityPolicy(app_id=doc.get("identity", {}).get("app_id")),
+        apply=ApplyPolicy(subset=doc.get("apply", {}).get("subset", False)),
         source=source,
         path=path,
     )
