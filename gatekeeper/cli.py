@@ -18,6 +18,7 @@ COMMANDS = {
     "check": "analyze plan files offline",
     "gate": "evaluate a pull request on GitHub and report the required check",
     "sign": "sign an override for a PR's gated changes with your SSH key",
+    "verify": "the apply job: refuse a plan whose gated changes no one approved",
 }
 
 

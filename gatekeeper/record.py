@@ -161,7 +161,11 @@ def to_json(record: DecisionRecord) -> dict[str, Any]:
             for a in record.approvers
         ],
         "overrides": [
-            {"comment_id": o.comment_id, "key_fingerprint": o.key_fingerprint, "principal": o.principal}
+            {
+                "comment_id": o.comment_id,
+                "key_fingerprint": o.key_fingerprint,
+                "principal": o.principal,
+            }
             for o in record.overrides
         ],
         "tampering": list(record.tampering),

@@ -48,14 +48,7 @@ def build_message(
     lifetime: timedelta = DEFAULT_MAX_LIFETIME,
 ) -> OverrideMessage:
     """A validated message; changes are put in canonical order. Raises OverrideError."""
-    if issued_at.tzinfo is None:
-        raise OverrideError("issued_at has no time zone", "pass an aware datetime (UTC)")
-    if not timedelta(0) < lifetime <= HARD_MAX_LIFETIME:
-        raise OverrideError(
-            f"override lifetime {lifetime} is not within (0, 24h]",
-            "ask for the shortest window that covers the change (default 2h)",
-        )
-    issued = issued_at.astimezone(UTC).replace(microsecond=0)
+    issued, expires = validity(issued_at, lifetime)
     message = OverrideMessage(
         repository=repository,
         pull_request=pull_request,
@@ -64,7 +57,7 @@ def build_message(
         changes=sort_changes(changes),
         approver=approver,
         issued_at=issued,
-        expires_at=issued + lifetime,
+        expires_at=expires,
         reason=" ".join(reason.split()),  # one line: the message format has no continuation
     )
     try:
@@ -72,6 +65,19 @@ def build_message(
     except MalformedOverride as exc:
         raise OverrideError(f"cannot build the override message: {exc.reason}") from None
     return message
+
+
+def validity(issued_at: datetime, lifetime: timedelta) -> tuple[datetime, datetime]:
+    """(issued_at, expires_at) of a signed message, whole seconds UTC. Raises OverrideError."""
+    if issued_at.tzinfo is None:
+        raise OverrideError("issued_at has no time zone", "pass an aware datetime (UTC)")
+    if not timedelta(0) < lifetime <= HARD_MAX_LIFETIME:
+        raise OverrideError(
+            f"override lifetime {lifetime} is not within (0, 24h]",
+            "ask for the shortest window that covers the change (default 2h)",
+        )
+    issued = issued_at.astimezone(UTC).replace(microsecond=0)
+    return issued, issued + lifetime
 
 
 def sign_with_ssh_keygen(

@@ -1110,8 +1110,12 @@ def list_commit_comments(ctx: Ctx) -> Reply:
     r = ctx.repo()
     sha = r.resolve(ctx.params["commit_sha"])
     if sha is None:
-        raise ApiError(422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url)
-    items = sorted((c for c in r.commit_comments.values() if c.commit_id == sha), key=lambda c: c.id)
+        raise ApiError(
+            422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url
+        )
+    items = sorted(
+        (c for c in r.commit_comments.values() if c.commit_id == sha), key=lambda c: c.id
+    )
     return ctx.paginate(items, lambda c: _commit_comment(ctx, r, c))
 
 
@@ -1120,7 +1124,9 @@ def create_commit_comment(ctx: Ctx) -> Reply:
     r = ctx.repo()
     sha = r.resolve(ctx.params["commit_sha"])
     if sha is None:
-        raise ApiError(422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url)
+        raise ApiError(
+            422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url
+        )
     text = _body(ctx)["body"]
     if len(text) > 65536:
         raise ctx.invalid(

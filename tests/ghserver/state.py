@@ -1107,7 +1107,11 @@ class State:
             landed = [c.sha]
         elif method == "squash":
             c = self.add_commit(
-                r, message=f"{pr.title} (#{pr.number})", author=pr.user, parents=[base], contents=changed
+                r,
+                message=f"{pr.title} (#{pr.number})",
+                author=pr.user,
+                parents=[base],
+                contents=changed,
             )
             landed = [c.sha]
         else:
