@@ -558,3 +558,42 @@ def test_api_down_is_never_may_proceed(
     gh_server.faults.error(r"/check-runs$", 404, times=1)
     code, out = verify(gh_server, monkeypatch, capsys, sha, DESTROY_ALL)
     assert code == 2 and "not found (404)" in out
+
+
+def test_error_check_runs_carry_a_record_too(gh_server: GHServer, gate: Runner) -> None:
+    """A bad policy: the gate's red error check run still ends with its (error) record."""
+    st = gh_server.state
+    scene(st)
+    st.put_content("main", ".github/gatekeeper.yml", "production: [not, a, mapping]\n")
+    pr = st.add_pull(author="op", commits=[{"message": "x", "contents": {"main.tf": "# y\n"}}])
+    res = gate(
+        "pull_request",
+        pr_event(pr),
+        "--plan",
+        str(DESTROY_ALL),
+        "--no-comment",
+        env={"GITHUB_TOKEN": GATE_TOKEN},
+    )
+    assert res.code == 2
+    (run,) = check_runs(st, pr.head_sha)
+    rec = parse(find_records(run.output["text"])[-1])
+    assert run.conclusion == "failure" and rec.outcome == "error" and rec.head_sha == pr.head_sha
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--apply", "--run-id", "5"],  # no commit
+        ["--apply", "--commit", "c" * 40],  # no run id
+        ["--apply", "--commit", "c" * 40, "--run-id", "5", "--pr", "3"],
+        ["--commit", "c" * 40, "--run-id", "5"],  # a PR override with apply arguments
+    ],
+)
+def test_sign_arguments_of_the_two_kinds_do_not_mix(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "k"
+    key.write_text("x")
+    code = main(["sign", "--repo", REPO, "--key", str(key), "--reason", "r", *argv])
+    assert code == 2
+    assert "error:" in capsys.readouterr().err

@@ -34,6 +34,7 @@ from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import (
     ALLOW,
     BLOCK,
+    ERROR,
     Decision,
     OverrideOutcome,
     decide_gate,
@@ -915,6 +916,9 @@ class Gate:
         summary = f"**error:** {md.prose(message)}"
         if hint:
             summary += f"\n\n{md.prose(hint)}"
+        error = Decision(ERROR, f"error: {message}")
+        view = PrView(repository=self.repo, pr_number=self.number, head_sha=self.check_sha)
+        record = self._record(Result(_empty(), error, view))
         self._post(
             "check run",
             lambda: self.client.create_check_run(
@@ -924,7 +928,7 @@ class Gate:
                 conclusion="failure",
                 title=md.visible(f"error: {message}")[:250],
                 summary=summary,
-                text="",
+                text=record,
                 external_id=self._external_id(),
                 details_url=self.aenv.run_url,
             ),
