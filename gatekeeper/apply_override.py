@@ -36,6 +36,7 @@ from gatekeeper.overrides import (
     describe_mismatch,
     digest_mismatches,
     evaluate_overrides,
+    fenced_comment,
     format_time,
     signed_tail_lines,
 )
@@ -179,12 +180,10 @@ def evaluate_apply_overrides(
 
 def format_apply_comment(message: ApplyOverrideMessage, signature: str) -> str:
     """The commit comment: one human-readable line, then the fenced block verify reads."""
-    armored = signature if signature.endswith("\n") else signature + "\n"
     count = len(message.changes)
     summary = (
         f"Signed apply override by `{message.approver}` for {message.commit_sha[:12]} in run "
         f"{message.run_id} ({count} change{'s' if count != 1 else ''}), valid until "
         f"{format_time(message.expires_at)}."
     )
-    body = render_apply_message(message).decode("ascii") + armored
-    return f"{summary}\n\n```{APPLY_INFO_STRING}\n{body}```\n"
+    return fenced_comment(summary, APPLY_INFO_STRING, render_apply_message(message), signature)

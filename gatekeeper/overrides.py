@@ -320,6 +320,12 @@ def extract_override_blocks(
     return blocks
 
 
+def fenced_comment(summary: str, info_string: str, message: bytes, signature: str) -> str:
+    """A comment body: one human-readable line, then the fenced block a verifier reads."""
+    armored = signature if signature.endswith("\n") else signature + "\n"
+    return f"{summary}\n\n```{info_string}\n{message.decode('ascii')}{armored}```\n"
+
+
 def _dedent(line: str, n: int) -> str:
     strip = len(line) - len(line.lstrip(" "))
     return line[min(strip, n) :]

@@ -19,6 +19,7 @@ from gatekeeper.overrides import (
     Change,
     MalformedOverride,
     OverrideMessage,
+    fenced_comment,
     format_time,
     parse_message,
     render_message,
@@ -187,12 +188,10 @@ def check_signature(
 
 def format_comment(message: OverrideMessage, signature: str) -> str:
     """The comment body: one human-readable line, then the fenced block the gate reads."""
-    armored = signature if signature.endswith("\n") else signature + "\n"
     count = len(message.changes)
     summary = (
         f"Signed override by `{message.approver}` for PR #{message.pull_request} "
         f"({count} change{'s' if count != 1 else ''}), valid until "
         f"{format_time(message.expires_at)}."
     )
-    body = render_message(message).decode("ascii") + armored
-    return f"{summary}\n\n```{INFO_STRING}\n{body}```\n"
+    return fenced_comment(summary, INFO_STRING, render_message(message), signature)

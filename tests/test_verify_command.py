@@ -105,6 +105,14 @@ def approved_pr(st: State, gate: Runner, plans: list[Path]) -> Pull:
     return pr
 
 
+def gate_as_app(gate: Runner, pr: Pull, *plans: Path) -> Any:
+    """The real gate on `pr`'s head, posting as the gate's own App."""
+    argv = [a for p in plans for a in ("--plan", str(p))]
+    return gate(
+        "pull_request", pr_event(pr), *argv, "--no-comment", env={"GITHUB_TOKEN": GATE_TOKEN}
+    )
+
+
 def trimmed(tmp_path: Path, drop: str) -> Path:
     """destroy_all's real plan with one resource change left out (already applied)."""
     doc = json.loads(DESTROY_ALL.read_text())
@@ -239,14 +247,7 @@ def test_a_blocked_pr_merged_anyway_is_not_approved(
     st = gh_server.state
     scene(st)
     pr = st.add_pull(author="op", commits=[{"message": "x", "contents": {"main.tf": "# y\n"}}])
-    res = gate(
-        "pull_request",
-        pr_event(pr),
-        "--plan",
-        str(DESTROY_ALL),
-        "--no-comment",
-        env={"GITHUB_TOKEN": GATE_TOKEN},
-    )
+    res = gate_as_app(gate, pr, DESTROY_ALL)
     assert res.code == 1
     sha = st.merge_pull(pr, "merge")  # an admin bypassed the required check
     code, out = verify(gh_server, monkeypatch, capsys, sha, DESTROY_ALL)
@@ -275,14 +276,7 @@ def test_a_record_from_another_app_or_workflow_is_ignored(
     st = gh_server.state
     gate_app = scene(st)
     pr = st.add_pull(author="op", commits=[{"message": "x", "contents": {"main.tf": "# y\n"}}])
-    res = gate(
-        "pull_request",
-        pr_event(pr),
-        "--plan",
-        str(DESTROY_ALL),
-        "--no-comment",
-        env={"GITHUB_TOKEN": GATE_TOKEN},
-    )
+    res = gate_as_app(gate, pr, DESTROY_ALL)
     assert res.code == 1
     analysis = analyze(
         read_plans([parse_plan_arg(str(DESTROY_ALL))]),
@@ -566,14 +560,7 @@ def test_error_check_runs_carry_a_record_too(gh_server: GHServer, gate: Runner) 
     scene(st)
     st.put_content("main", ".github/gatekeeper.yml", "production: [not, a, mapping]\n")
     pr = st.add_pull(author="op", commits=[{"message": "x", "contents": {"main.tf": "# y\n"}}])
-    res = gate(
-        "pull_request",
-        pr_event(pr),
-        "--plan",
-        str(DESTROY_ALL),
-        "--no-comment",
-        env={"GITHUB_TOKEN": GATE_TOKEN},
-    )
+    res = gate_as_app(gate, pr, DESTROY_ALL)
     assert res.code == 2
     (run,) = check_runs(st, pr.head_sha)
     rec = parse(find_records(run.output["text"])[-1])

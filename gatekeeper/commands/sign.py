@@ -176,6 +176,18 @@ def _duration(td: timedelta) -> str:
     return f"{hours}h" if hours else f"{rest}m"
 
 
+def choose_lifetime(ttl: timedelta | None, limit: timedelta, source: str) -> timedelta:
+    """--ttl, or the default capped by the policy's overrides.max_lifetime; never longer."""
+    lifetime = ttl if ttl is not None else min(DEFAULT_MAX_LIFETIME, limit)
+    if lifetime > limit:
+        raise OverrideError(
+            f"--ttl {_duration(lifetime)} is longer than the policy allows "
+            f"(overrides.max_lifetime {_duration(limit)} in {source})",
+            f"use --ttl {_duration(limit)} or less",
+        )
+    return lifetime
+
+
 def _clean_reason(text: str) -> str:
     reason = " ".join(text.split())
     if not reason or len(reason) > MAX_REASON_CHARS or not all(" " <= c <= "~" for c in reason):
@@ -457,14 +469,7 @@ def prepare(
             "never counts an override on it",
             "split the policy/allowed_signers/workflow change into its own reviewed PR",
         )
-    limit = overrides.max_lifetime
-    lifetime = ttl if ttl is not None else min(DEFAULT_MAX_LIFETIME, limit)
-    if lifetime > limit:
-        raise OverrideError(
-            f"--ttl {_duration(lifetime)} is longer than the policy allows "
-            f"(overrides.max_lifetime {_duration(limit)} in {policy.source})",
-            f"use --ttl {_duration(limit)} or less",
-        )
+    lifetime = choose_lifetime(ttl, overrides.max_lifetime, policy.source)
     if (
         overrides.require_user_verification
         and key is not None

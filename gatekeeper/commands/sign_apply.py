@@ -31,7 +31,6 @@ from gatekeeper.apply_override import (
 )
 from gatekeeper.errors import ApiError, OverrideError
 from gatekeeper.overrides import OverrideComment, format_change, format_time, sort_changes
-from gatekeeper.policy import DEFAULT_MAX_LIFETIME
 from gatekeeper.render.escape import terminal
 from gatekeeper.signing import sign_with_ssh_keygen, validity
 
@@ -103,14 +102,7 @@ def run_apply(args: argparse.Namespace) -> int:
             "there is nothing to override",
             "pass the plan the apply run made (its bundle, or terraform show -json tfplan)",
         )
-    limit = overrides.max_lifetime
-    lifetime = ttl if ttl is not None else min(DEFAULT_MAX_LIFETIME, limit)
-    if lifetime > limit:
-        raise OverrideError(
-            f"--ttl is longer than the policy allows (overrides.max_lifetime in {policy.source})",
-            "use a shorter --ttl",
-        )
-    issued, expires = validity(now, lifetime)
+    issued, expires = validity(now, s.choose_lifetime(ttl, overrides.max_lifetime, policy.source))
     message = ApplyOverrideMessage(
         repository=args.repo,
         commit_sha=sha,

@@ -1105,14 +1105,19 @@ def _commit_comment(ctx: Ctx, r: Repo, c: Any) -> dict[str, Any]:
     }
 
 
-@handles("repos/list-comments-for-commit")
-def list_commit_comments(ctx: Ctx) -> Reply:
+def _commented_commit(ctx: Ctx) -> tuple[Repo, str]:
     r = ctx.repo()
     sha = r.resolve(ctx.params["commit_sha"])
     if sha is None:
         raise ApiError(
             422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url
         )
+    return r, sha
+
+
+@handles("repos/list-comments-for-commit")
+def list_commit_comments(ctx: Ctx) -> Reply:
+    r, sha = _commented_commit(ctx)
     items = sorted(
         (c for c in r.commit_comments.values() if c.commit_id == sha), key=lambda c: c.id
     )
@@ -1121,12 +1126,7 @@ def list_commit_comments(ctx: Ctx) -> Reply:
 
 @handles("repos/create-commit-comment")
 def create_commit_comment(ctx: Ctx) -> Reply:
-    r = ctx.repo()
-    sha = r.resolve(ctx.params["commit_sha"])
-    if sha is None:
-        raise ApiError(
-            422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url
-        )
+    r, sha = _commented_commit(ctx)
     text = _body(ctx)["body"]
     if len(text) > 65536:
         raise ctx.invalid(
