@@ -584,3 +584,18 @@ def test_sign_arguments_of_the_two_kinds_do_not_mix(
     code = main(["sign", "--repo", REPO, "--key", str(key), "--reason", "r", *argv])
     assert code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_bad_plan_is_bad_input_before_any_request(
+    gh_server: GHServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    st = gh_server.state
+    scene(st)
+    bad = tmp_path / "tfplan.json"
+    bad.write_text("{not json")
+    code, out = verify(gh_server, monkeypatch, capsys, push_to_main(st), bad)
+    assert code == 2 and "error:" in out
+    assert gh_server.log == []

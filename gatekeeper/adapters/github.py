@@ -505,7 +505,7 @@ class GitHubClient:
         """GitHub's comparison of two commits: identical, ahead, behind or diverged
         (`behind` or `identical`: `head` is on `base`'s history)."""
         data = self.get_json(
-            f"/repos/{repo}/compare/{urllib.parse.quote(base, safe='')}..."
+            f"/repos/{repo}/compare/{urllib.parse.quote(base, safe='/')}..."
             f"{urllib.parse.quote(head, safe='')}",
             {"per_page": 1},
             what=f"compare {head[:12]} with {base}",

@@ -40,7 +40,8 @@ _REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
 APP_HINT = (
     "the hardened setup is required: a GitHub App for the gate (its key in an environment "
     "only the default branch can use) and identity.app_id set to its id on the default "
-    "branch (README: Hardened setup); or unblock this apply with `gatekeeper sign --apply`"
+    "branch (docs/config-reference.md, identity.app_id); or unblock this apply with "
+    "`gatekeeper sign --apply`"
 )
 
 
