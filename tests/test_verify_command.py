@@ -436,9 +436,13 @@ def test_break_glass_signed_apply_override_end_to_end(
     assert comment.commit_id == sha and comment.user.login == "alice"
     assert "```gatekeeper-apply-override\ngatekeeper-apply-override v1\n" in comment.body
     assert f"run_id: {RUN_ID}\n" in comment.body
+    gh_server.reset_log()
     code, out = verify(gh_server, monkeypatch, capsys, sha, COUNT_SHRINK)
     assert code == 0, out
     assert f"signed apply override ({ALICE}) for 2 gated changes in run {RUN_ID}" in out
+    # repository, compare, policy, the commit's PRs (none), its comments, allowed_signers
+    print(f"verify (no PR, apply override): {len(gh_server.log)} requests")
+    assert len(gh_server.log) == 6, [str(r) for r in gh_server.log]
     # bound to the run: another run of the same commit and plan is not covered
     monkeypatch.setenv("GITHUB_RUN_ID", str(RUN_ID + 1))
     code = main(["verify", "--commit", sha, "--plan", str(COUNT_SHRINK)])
