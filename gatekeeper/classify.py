@@ -337,16 +337,19 @@ def before_sha256(change: ResourceChange) -> str:
 
 def plan_digest(changes: Iterable[ClassifiedChange]) -> str:
     """SHA-256 binding the gated changes (docs/SIGNED-OVERRIDES.md): which real objects die."""
-    items = sorted(
+    return digest_of_items(
+        (c.change.address, c.change.actions, before_sha256(c.change)) for c in changes if c.gated
+    )
+
+
+def digest_of_items(items: Iterable[tuple[str, Iterable[str], str]]) -> str:
+    """The digest over (address, actions, before_sha256) triples: the one definition, shared
+    by the gate, `sign` and the decision record that `verify` compares with."""
+    docs = sorted(
         (
-            {
-                "address": c.change.address,
-                "actions": list(c.change.actions),
-                "before_sha256": before_sha256(c.change),
-            }
-            for c in changes
-            if c.gated
+            {"address": address, "actions": list(actions), "before_sha256": before}
+            for address, actions, before in items
         ),
         key=lambda d: (d["address"], d["actions"], d["before_sha256"]),
     )
-    return hashlib.sha256(canonical_json(items)).hexdigest()
+    return hashlib.sha256(canonical_json(docs)).hexdigest()

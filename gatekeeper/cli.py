@@ -19,6 +19,7 @@ COMMANDS = {
     "gate": "evaluate a pull request on GitHub and report the required check",
     "sign": "sign an override for a PR's gated changes with your SSH key",
     "doctor": "check the repository's setup: rules, the gate's App, environment, permissions",
+    "verify": "the apply job: refuse a plan whose gated changes no one approved",
 }
 
 

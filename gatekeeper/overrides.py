@@ -11,10 +11,10 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from gatekeeper.allowed_signers import AllowedSigners
 from gatekeeper.classify import Analysis
@@ -104,6 +104,32 @@ def check_message(m: OverrideMessage) -> None:
         raise bad("pull_request", "expected a positive integer")
     if not _SHA.fullmatch(m.head_sha):
         raise bad("head_sha", "expected a lowercase hex commit SHA")
+    check_signed_fields(m)
+
+
+class SignedFields(Protocol):
+    """The fields every signed message (PR override, apply override) shares."""
+
+    @property
+    def plan_sha256(self) -> str: ...
+    @property
+    def changes(self) -> tuple[Change, ...]: ...
+    @property
+    def approver(self) -> str: ...
+    @property
+    def issued_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def reason(self) -> str: ...
+
+
+def check_signed_fields(m: SignedFields) -> None:
+    """Raise MalformedOverride unless the shared fields are renderable and in range."""
+
+    def bad(field: str, why: str) -> MalformedOverride:
+        return MalformedOverride(f"{field}: {why}")
+
     if not _SHA256.fullmatch(m.plan_sha256):
         raise bad("plan_sha256", "expected 64 lowercase hex digits")
     if not m.changes:
@@ -140,12 +166,7 @@ def render_message(m: OverrideMessage) -> bytes:
         f"repository: {m.repository}",
         f"pull_request: {m.pull_request}",
         f"head_sha: {m.head_sha}",
-        f"plan_sha256: {m.plan_sha256}",
-        *(f"change: {format_change(c)}" for c in m.changes),
-        f"approver: {m.approver}",
-        f"issued_at: {format_time(m.issued_at)}",
-        f"expires_at: {format_time(m.expires_at)}",
-        f"reason: {m.reason}",
+        *signed_tail_lines(m),
     ]
     return ("\n".join(lines) + "\n").encode("ascii")
 
@@ -154,50 +175,76 @@ def _clip(text: str) -> str:
     return repr(text[:60] + ("..." if len(text) > 60 else ""))
 
 
-def parse_message(data: bytes) -> OverrideMessage:
-    """Strictly parse the signed text; it must re-render to exactly the same bytes."""
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise MalformedOverride("message is not ASCII") from None
-    if "\r" in text or not text.endswith("\n") or text.endswith("\n\n"):
-        raise MalformedOverride("message must use LF line endings and end with exactly one LF")
-    lines = text[:-1].split("\n")
-    pos = 0
+class MessageLines:
+    """A signed message's lines, read in their fixed order (`key: value` each)."""
 
-    def take(key: str) -> str:
-        nonlocal pos
+    def __init__(self, data: bytes, header: str) -> None:
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedOverride("message is not ASCII") from None
+        if "\r" in text or not text.endswith("\n") or text.endswith("\n\n"):
+            raise MalformedOverride("message must use LF line endings and end with exactly one LF")
+        self.lines = text[:-1].split("\n")
+        if self.lines[0] != header:
+            raise MalformedOverride(f"line 1: expected {header!r}, got {_clip(self.lines[0])}")
+        self.pos = 1
+
+    def take(self, key: str) -> str:
         prefix = f"{key}: "
+        lines, pos = self.lines, self.pos
         if pos >= len(lines) or not lines[pos].startswith(prefix):
             got = _clip(lines[pos]) if pos < len(lines) else "end of message"
             raise MalformedOverride(f"line {pos + 1}: expected {key!r}, got {got}")
-        pos += 1
-        return lines[pos - 1][len(prefix) :]
+        self.pos += 1
+        return lines[pos][len(prefix) :]
 
-    if lines[0] != HEADER:
-        raise MalformedOverride(f"line 1: expected {HEADER!r}, got {_clip(lines[0])}")
-    pos = 1
-    repository = take("repository")
-    pull = take("pull_request")
-    if not _PULL.fullmatch(pull):
-        raise MalformedOverride(f"pull_request: not a positive integer: {_clip(pull)}")
-    head_sha = take("head_sha")
-    plan_sha256 = take("plan_sha256")
-    changes = []
-    while pos < len(lines) and lines[pos].startswith("change: "):
-        changes.append(_parse_change(take("change")))
-    approver = take("approver")
-    issued_at = _parse_time("issued_at", take("issued_at"))
-    expires_at = _parse_time("expires_at", take("expires_at"))
-    reason = take("reason")
-    if pos != len(lines):
-        raise MalformedOverride(f"line {pos + 1}: unexpected text after reason")
+    def number(self, key: str) -> int:
+        value = self.take(key)
+        if not _PULL.fullmatch(value):
+            raise MalformedOverride(f"{key}: not a positive integer: {_clip(value)}")
+        return int(value)
+
+    def signed_tail(self) -> tuple[str, tuple[Change, ...], str, datetime, datetime, str]:
+        """plan_sha256, the change lines, approver, issued_at, expires_at, reason: the end."""
+        plan_sha256 = self.take("plan_sha256")
+        changes = []
+        while self.pos < len(self.lines) and self.lines[self.pos].startswith("change: "):
+            changes.append(_parse_change(self.take("change")))
+        approver = self.take("approver")
+        issued_at = _parse_time("issued_at", self.take("issued_at"))
+        expires_at = _parse_time("expires_at", self.take("expires_at"))
+        reason = self.take("reason")
+        if self.pos != len(self.lines):
+            raise MalformedOverride(f"line {self.pos + 1}: unexpected text after reason")
+        return plan_sha256, tuple(changes), approver, issued_at, expires_at, reason
+
+
+def signed_tail_lines(m: SignedFields) -> list[str]:
+    """The rendered lines from plan_sha256 to reason (shared by both message types)."""
+    return [
+        f"plan_sha256: {m.plan_sha256}",
+        *(f"change: {format_change(c)}" for c in m.changes),
+        f"approver: {m.approver}",
+        f"issued_at: {format_time(m.issued_at)}",
+        f"expires_at: {format_time(m.expires_at)}",
+        f"reason: {m.reason}",
+    ]
+
+
+def parse_message(data: bytes) -> OverrideMessage:
+    """Strictly parse the signed text; it must re-render to exactly the same bytes."""
+    lines = MessageLines(data, HEADER)
+    repository = lines.take("repository")
+    pull = lines.number("pull_request")
+    head_sha = lines.take("head_sha")
+    plan_sha256, changes, approver, issued_at, expires_at, reason = lines.signed_tail()
     message = OverrideMessage(
         repository=repository,
-        pull_request=int(pull),
+        pull_request=pull,
         head_sha=head_sha,
         plan_sha256=plan_sha256,
-        changes=tuple(changes),
+        changes=changes,
         approver=approver,
         issued_at=issued_at,
         expires_at=expires_at,
@@ -240,8 +287,11 @@ class OverrideBlock:
     content: str  # the block's text, LF line endings, each line ending in LF
 
 
-def extract_override_blocks(comment_body: str) -> list[OverrideBlock]:
-    """Top-level fenced code blocks whose info string is exactly `gatekeeper-override`.
+def extract_override_blocks(
+    comment_body: str, info_string: str = INFO_STRING
+) -> list[OverrideBlock]:
+    """Top-level fenced code blocks whose info string is exactly `info_string`
+    (`gatekeeper-override`, or `gatekeeper-apply-override` for an apply override).
 
     Follows CommonMark's fence rules: up to 3 spaces of indentation, 3+ backticks or tildes,
     a closing fence of the same character at least as long, content de-indented by the
@@ -263,11 +313,17 @@ def extract_override_blocks(comment_body: str) -> list[OverrideBlock]:
         j = i + 1
         while j < len(lines) and not closing.fullmatch(lines[j]):
             j += 1
-        if info.strip(" \t") == INFO_STRING:
+        if info.strip(" \t") == info_string:
             body = [_dedent(line, indent) for line in lines[i + 1 : j]]
             blocks.append(OverrideBlock(i + 1, "".join(line + "\n" for line in body)))
         i = j + 1
     return blocks
+
+
+def fenced_comment(summary: str, info_string: str, message: bytes, signature: str) -> str:
+    """A comment body: one human-readable line, then the fenced block a verifier reads."""
+    armored = signature if signature.endswith("\n") else signature + "\n"
+    return f"{summary}\n\n```{info_string}\n{message.decode('ascii')}{armored}```\n"
 
 
 def _dedent(line: str, n: int) -> str:
@@ -461,14 +517,32 @@ class _Reject(Exception):
         self.fingerprint = fingerprint
 
 
+@dataclass(frozen=True, slots=True)
+class OverrideKind:
+    """One kind of signed override: its fence, namespace, message format and bound fields.
+    The PR override and the apply override (gatekeeper.apply_override) differ in all of
+    them, so neither can ever be replayed as the other."""
+
+    info_string: str
+    namespace_prefix: str
+    parse: Callable[[bytes], Any]  # bytes -> a message with SignedFields
+    mismatches: Callable[[Any, Any], tuple[FieldMismatch, ...]]  # (message, expected)
+    describe: Callable[[FieldMismatch, Any, Any], str]
+
+    def namespace(self, policy: OverridePolicy) -> str | None:
+        domain = policy.namespace_domain
+        return self.namespace_prefix + domain if domain else None
+
+
 def evaluate_overrides(
     comments: Sequence[CommentLike],
     allowed_signers: AllowedSigners | None,
-    expected: OverrideContext,
+    expected: Any,
     policy: OverridePolicy,
     now: datetime,
     *,
     trust_root_changed: bool = False,
+    kind: OverrideKind | None = None,
 ) -> OverrideEvaluation:
     """Decide which override blocks count. Never raises for anything found in comments.
 
@@ -477,7 +551,8 @@ def evaluate_overrides(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    namespace = policy.namespace
+    kind = kind or PR_OVERRIDE
+    namespace = kind.namespace(policy)
     unavailable: tuple[Rejection, str] | None = None
     if not policy.enabled:
         unavailable = (Rejection.OVERRIDES_DISABLED, "signed overrides are disabled by policy")
@@ -499,7 +574,7 @@ def evaluate_overrides(
     for comment in sorted(comments, key=lambda c: (c.created_at, c.id)):
         body = comment.body
         if len(body) > MAX_COMMENT_CHARS:
-            if INFO_STRING in body:
+            if kind.info_string in body:
                 verdicts.append(
                     _verdict(
                         comment,
@@ -512,14 +587,14 @@ def evaluate_overrides(
                     )
                 )
             continue
-        for index, block in enumerate(extract_override_blocks(body)):
+        for index, block in enumerate(extract_override_blocks(body, kind.info_string)):
             if unavailable is not None:
                 verdicts.append(_verdict(comment, index, block.line, _Reject(*unavailable)))
                 continue
             assert namespace is not None and allowed_signers is not None
             try:
                 audit = _check_block(
-                    block, comment, allowed_signers, expected, policy, namespace, now
+                    block, comment, allowed_signers, expected, policy, namespace, now, kind
                 )
                 _check_not_counted(audit, counted)
             except _Reject as rejected:
@@ -580,16 +655,17 @@ def _check_block(
     block: OverrideBlock,
     comment: CommentLike,
     allowed: AllowedSigners,
-    expected: OverrideContext,
+    expected: Any,
     policy: OverridePolicy,
     namespace: str,
     now: datetime,
+    kind: OverrideKind,
 ) -> OverrideAudit:
     # Authenticity first, so that bound-field and time reasons are only ever reported for
     # messages a listed signer really signed.
     try:
         message_bytes, armored = split_block(block.content)
-        message = parse_message(message_bytes)
+        message = kind.parse(message_bytes)
     except MalformedOverride as exc:
         raise _Reject(Rejection.MALFORMED_BLOCK, exc.reason) from None
     try:
@@ -598,7 +674,7 @@ def _check_block(
         raise _Reject(_SIG_REJECTIONS[exc.code], exc.reason) from None
     try:
         return _check_signed(
-            message, message_bytes, sig, comment, allowed, expected, policy, namespace, now
+            message, message_bytes, sig, comment, allowed, expected, policy, namespace, now, kind
         )
     except _Reject as rejected:
         rejected.fingerprint = sig.public_key.fingerprint
@@ -606,15 +682,16 @@ def _check_block(
 
 
 def _check_signed(
-    message: OverrideMessage,
+    message: SignedFields,
     message_bytes: bytes,
     sig: SshSignature,
     comment: CommentLike,
     allowed: AllowedSigners,
-    expected: OverrideContext,
+    expected: Any,
     policy: OverridePolicy,
     namespace: str,
     now: datetime,
+    kind: OverrideKind,
 ) -> OverrideAudit:
     key = sig.public_key
     if sig.namespace != namespace:
@@ -658,12 +735,12 @@ def _check_signed(
             f"(principals: {', '.join(principals)})",
         )
     principal = message.approver
-    mismatches = _mismatches(message, expected)
+    mismatches = kind.mismatches(message, expected)
     if mismatches:
         raise _Reject(
             Rejection.FIELD_MISMATCH,
             "signed for a different "
-            + "; ".join(_describe(m, message, expected) for m in mismatches),
+            + "; ".join(kind.describe(m, message, expected) for m in mismatches),
             principal=principal,
             mismatches=mismatches,
         )
@@ -720,7 +797,8 @@ def _check_not_counted(audit: OverrideAudit, counted: dict[str, OverrideAudit]) 
             )
 
 
-def _describe(mismatch: FieldMismatch, m: OverrideMessage, expected: OverrideContext) -> str:
+def describe_mismatch(mismatch: FieldMismatch, m: SignedFields, expected: Any) -> str:
+    """One differing field, for the rejection text (`expected.changes`: the gate's list)."""
     if mismatch.field != "changes":
         return f"{mismatch.field} (expected {mismatch.expected}, got {mismatch.got})"
     want = sort_changes(expected.changes)
@@ -735,16 +813,24 @@ def _describe(mismatch: FieldMismatch, m: OverrideMessage, expected: OverrideCon
 
 
 def _mismatches(m: OverrideMessage, expected: OverrideContext) -> tuple[FieldMismatch, ...]:
-    out = []
+    out: list[FieldMismatch] = []
     if m.repository.casefold() != expected.repository.casefold():  # GitHub ignores case
         out.append(FieldMismatch("repository", expected.repository, m.repository))
     if m.pull_request != expected.pull_request:
         out.append(FieldMismatch("pull_request", str(expected.pull_request), str(m.pull_request)))
     if m.head_sha != expected.head_sha.lower():
         out.append(FieldMismatch("head_sha", expected.head_sha, m.head_sha))
-    if m.plan_sha256 != expected.plan_sha256.lower():
-        out.append(FieldMismatch("plan_sha256", expected.plan_sha256, m.plan_sha256))
-    want = sort_changes(expected.changes)
+    return (*out, *digest_mismatches(m, expected.plan_sha256, expected.changes))
+
+
+def digest_mismatches(
+    m: SignedFields, plan_sha256: str, changes: Iterable[Change]
+) -> tuple[FieldMismatch, ...]:
+    """The plan digest and change list a message must bind (both message types)."""
+    out = []
+    if m.plan_sha256 != plan_sha256.lower():
+        out.append(FieldMismatch("plan_sha256", plan_sha256, m.plan_sha256))
+    want = sort_changes(changes)
     if m.changes != want:
         out.append(
             FieldMismatch(
@@ -754,3 +840,12 @@ def _mismatches(m: OverrideMessage, expected: OverrideContext) -> tuple[FieldMis
             )
         )
     return tuple(out)
+
+
+PR_OVERRIDE = OverrideKind(
+    info_string=INFO_STRING,
+    namespace_prefix=NAMESPACE_PREFIX,
+    parse=parse_message,
+    mismatches=_mismatches,
+    describe=describe_mismatch,
+)

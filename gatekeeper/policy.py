@@ -129,6 +129,13 @@ class IdentityPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplyPolicy:
+    """The policy's `apply` section: what `gatekeeper verify` accepts in the apply job."""
+
+    subset: bool = False  # a strict subset of the approved gated changes may be applied
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     mode: str = "enforce"  # "enforce" | "advisory"
     production: ProductionPolicy = field(default_factory=ProductionPolicy)
@@ -141,6 +148,7 @@ class Policy:
     identity: IdentityPolicy = field(default_factory=IdentityPolicy)
     # Base branches (globs) whose PRs decide the check on their head; () = the default branch.
     protected_branches: tuple[str, ...] = ()
+    apply: ApplyPolicy = field(default_factory=ApplyPolicy)
     source: str = "(built-in defaults)"
     path: str = defaults.POLICY_PATH
 
@@ -324,6 +332,7 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         comment=CommentSettings(cm.get("enabled", True), cm.get("on_allow", True)),
         identity=IdentityPolicy(app_id=doc.get("identity", {}).get("app_id")),
         protected_branches=_tuple(doc, "protected_branches", ()),
+        apply=ApplyPolicy(subset=doc.get("apply", {}).get("subset", False)),
         source=source,
         path=path,
     )

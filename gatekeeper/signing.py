@@ -19,6 +19,7 @@ from gatekeeper.overrides import (
     Change,
     MalformedOverride,
     OverrideMessage,
+    fenced_comment,
     format_time,
     parse_message,
     render_message,
@@ -48,14 +49,7 @@ def build_message(
     lifetime: timedelta = DEFAULT_MAX_LIFETIME,
 ) -> OverrideMessage:
     """A validated message; changes are put in canonical order. Raises OverrideError."""
-    if issued_at.tzinfo is None:
-        raise OverrideError("issued_at has no time zone", "pass an aware datetime (UTC)")
-    if not timedelta(0) < lifetime <= HARD_MAX_LIFETIME:
-        raise OverrideError(
-            f"override lifetime {lifetime} is not within (0, 24h]",
-            "ask for the shortest window that covers the change (default 2h)",
-        )
-    issued = issued_at.astimezone(UTC).replace(microsecond=0)
+    issued, expires = validity(issued_at, lifetime)
     message = OverrideMessage(
         repository=repository,
         pull_request=pull_request,
@@ -64,7 +58,7 @@ def build_message(
         changes=sort_changes(changes),
         approver=approver,
         issued_at=issued,
-        expires_at=issued + lifetime,
+        expires_at=expires,
         reason=" ".join(reason.split()),  # one line: the message format has no continuation
     )
     try:
@@ -72,6 +66,19 @@ def build_message(
     except MalformedOverride as exc:
         raise OverrideError(f"cannot build the override message: {exc.reason}") from None
     return message
+
+
+def validity(issued_at: datetime, lifetime: timedelta) -> tuple[datetime, datetime]:
+    """(issued_at, expires_at) of a signed message, whole seconds UTC. Raises OverrideError."""
+    if issued_at.tzinfo is None:
+        raise OverrideError("issued_at has no time zone", "pass an aware datetime (UTC)")
+    if not timedelta(0) < lifetime <= HARD_MAX_LIFETIME:
+        raise OverrideError(
+            f"override lifetime {lifetime} is not within (0, 24h]",
+            "ask for the shortest window that covers the change (default 2h)",
+        )
+    issued = issued_at.astimezone(UTC).replace(microsecond=0)
+    return issued, issued + lifetime
 
 
 def sign_with_ssh_keygen(
@@ -181,12 +188,10 @@ def check_signature(
 
 def format_comment(message: OverrideMessage, signature: str) -> str:
     """The comment body: one human-readable line, then the fenced block the gate reads."""
-    armored = signature if signature.endswith("\n") else signature + "\n"
     count = len(message.changes)
     summary = (
         f"Signed override by `{message.approver}` for PR #{message.pull_request} "
         f"({count} change{'s' if count != 1 else ''}), valid until "
         f"{format_time(message.expires_at)}."
     )
-    body = render_message(message).decode("ascii") + armored
-    return f"{summary}\n\n```{INFO_STRING}\n{body}```\n"
+    return fenced_comment(summary, INFO_STRING, render_message(message), signature)

@@ -697,7 +697,6 @@ def test_every_spec_operation_has_a_handler_or_is_listed() -> None:
         "apps/get-authenticated",
         "apps/get-repo-installation",
         "checks/get-suite",
-        "repos/compare-commits-with-basehead",
         "repos/create-deployment-branch-policy",
         "repos/create-or-update-environment",
         "repos/create-repo-ruleset",

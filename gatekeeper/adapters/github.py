@@ -561,6 +561,42 @@ class GitHubClient:
             ),
         )
 
+    # ---------------------------------------------------- the apply guard (verify)
+    def compare_status(self, repo: str, base: str, head: str) -> str:
+        """GitHub's comparison of two commits: identical, ahead, behind or diverged
+        (`behind` or `identical`: `head` is on `base`'s history)."""
+        data = self.get_json(
+            f"/repos/{repo}/compare/{urllib.parse.quote(base, safe='/')}..."
+            f"{urllib.parse.quote(head, safe='')}",
+            {"per_page": 1},
+            what=f"compare {head[:12]} with {base}",
+        )
+        return str(_need(data, str, "status"))
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The pull requests GitHub associates with a commit: for a commit on the default
+        branch, the merged PR that brought it (merge, squash and rebase merges alike)."""
+        pulls = self.paginate(
+            f"/repos/{repo}/commits/{sha}/pulls", what=f"list the pull requests of {sha[:12]}"
+        )
+        return [p for p in pulls if isinstance(p, dict)]
+
+    def check_runs_for_ref(self, repo: str, sha: str, name: str) -> list[dict[str, Any]]:
+        """Every check run named `name` on `sha` (filter=all: each evaluation is one run)."""
+        runs = self.paginate(
+            f"/repos/{repo}/commits/{sha}/check-runs",
+            {"check_name": name, "filter": "all"},
+            what=f"list the {name!r} check runs of {sha[:12]}",
+            key="check_runs",
+        )
+        return [r for r in runs if isinstance(r, dict)]
+
+    def commit_comments(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        items = self.paginate(
+            f"/repos/{repo}/commits/{sha}/comments", what=f"list the comments of {sha[:12]}"
+        )
+        return [c for c in items if isinstance(c, dict)]
+
 
 class _BlobStatus(Exception):
     def __init__(self, status: int) -> None:

@@ -141,10 +141,8 @@ def _norm(body: str) -> str:
     return body.replace("\r\n", "\n").strip()
 
 
-def _find_posted(client: GitHubClient, repo: str, number: int, body: str) -> str | None:
-    comments = client.paginate(
-        f"/repos/{repo}/issues/{number}/comments", what=f"list comments of PR #{number}"
-    )
+def _find_posted(client: GitHubClient, url: str, what: str, body: str) -> str | None:
+    comments = client.paginate(url, what=f"list comments of {what}")
     want = _norm(body)
     for c in comments:
         if isinstance(c, dict) and isinstance(c.get("body"), str) and _norm(c["body"]) == want:
@@ -154,11 +152,19 @@ def _find_posted(client: GitHubClient, repo: str, number: int, body: str) -> str
 
 def post_comment(client: GitHubClient, repo: str, number: int, body: str) -> str:
     """Post `body` as a PR (issue) comment; return its URL. Never posts it twice knowingly."""
+    return _post(client, f"/repos/{repo}/issues/{number}/comments", f"PR #{number}", body)
+
+
+def post_commit_comment(client: GitHubClient, repo: str, sha: str, body: str) -> str:
+    """Post `body` as a comment on commit `sha` (an apply override); return its URL."""
+    return _post(client, f"/repos/{repo}/commits/{sha}/comments", f"commit {sha[:12]}", body)
+
+
+def _post(client: GitHubClient, url: str, target: str, body: str) -> str:
     import github
     import requests
     import urllib3
 
-    url = f"/repos/{repo}/issues/{number}/comments"
     last = ""
     for _attempt in range(POST_ATTEMPTS):
         try:
@@ -176,9 +182,7 @@ def post_comment(client: GitHubClient, repo: str, number: int, body: str) -> str
                     else "the token needs `pull-requests: write` (or `issues: write`); or "
                     "paste the comment printed above into the PR yourself"
                 )
-                raise ApiError(
-                    f"posting the override on PR #{number} failed: {last}", hint
-                ) from None
+                raise ApiError(f"posting the override on {target} failed: {last}", hint) from None
         except (
             requests.exceptions.RequestException,
             urllib3.exceptions.HTTPError,
@@ -189,12 +193,12 @@ def post_comment(client: GitHubClient, repo: str, number: int, body: str) -> str
             last = f"{type(exc).__name__}: {exc}"
         # The answer was lost or GitHub failed: the comment may exist anyway. Look first.
         try:
-            found = _find_posted(client, repo, number, body)
+            found = _find_posted(client, url, target, body)
         except ApiError as exc:
             raise for_sign(exc) from None
         if found is not None:
             return found
     raise ApiError(
-        f"posting the override on PR #{number} failed ({POST_ATTEMPTS} attempts): {last}",
+        f"posting the override on {target} failed ({POST_ATTEMPTS} attempts): {last}",
         "nothing was posted; paste the comment printed above into the PR yourself",
     )

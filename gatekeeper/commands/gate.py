@@ -35,6 +35,7 @@ from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import (
     ALLOW,
     BLOCK,
+    ERROR,
     Decision,
     OverrideOutcome,
     decide_gate,
@@ -959,7 +960,7 @@ class Gate:
     # ------------------------------------------------------------------ reporting
     def report(self, result: Result) -> None:
         decision = result.decision
-        title, summary, text = _check_output(result)
+        title, summary, text = _check_output(result, (self._record(result),))
         say(decision.headline)
         for line in dict.fromkeys((*decision.details, *result.explanation)):
             if line:
@@ -1028,6 +1029,24 @@ class Gate:
             },
         )
 
+    def _record(self, result: Result) -> str:
+        """The decision record for this check run (gatekeeper.record), serialised."""
+        from gatekeeper.record import decision_record, serialise
+
+        return serialise(
+            decision_record(
+                repository=self.repo,
+                pull_request=self.number,
+                head_sha=result.view.head_sha or self.check_sha or "",
+                # The default branch's commit the policy and allowed_signers were read at.
+                trust_root_sha=self.trust_root.sha if self.trust_root is not None else None,
+                decision=result.decision,
+                analysis=result.analysis,
+                sections=result.sections,
+                tampering=(t.line() for t in result.tampering),
+            )
+        )
+
     def _comment_wanted(self, decision: Decision) -> bool:
         policy = self.policy or Policy()
         if not policy.comment.enabled:
@@ -1069,6 +1088,9 @@ class Gate:
         summary = f"**error:** {md.prose(message)}"
         if hint:
             summary += f"\n\n{md.prose(hint)}"
+        error = Decision(ERROR, f"error: {message}")
+        view = PrView(repository=self.repo, pr_number=self.number, head_sha=self.check_sha)
+        record = self._record(Result(_empty(), error, view))
         self._post(
             "check run",
             lambda: self.client.create_check_run(
@@ -1078,7 +1100,7 @@ class Gate:
                 conclusion="failure",
                 title=md.visible(f"error: {message}")[:250],
                 summary=summary,
-                text="",
+                text=record,
                 external_id=self._external_id(),
                 details_url=self.aenv.run_url,
             ),
@@ -1270,6 +1292,7 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
     accepted = getattr(o, "accepted", ())
     out["accepted"] = [
         {
+            "comment_id": a.comment_id,
             "principal": a.principal,
             "key_fingerprint": a.key_fingerprint,
             "reason": a.reason,
@@ -1293,6 +1316,9 @@ def _overrides_section(o: OverrideOutcome | None) -> dict[str, Any]:
     return out
 
 
+TEXT_LIMIT = 65_000  # GitHubClient.create_check_run clips output.text beyond this
+
+
 def _explanation_block(result: Result, room: int) -> str:
     """The whole explanation, one fact per line, folded; at most `room` characters."""
     from gatekeeper.render.markdown import size_chars
@@ -1313,19 +1339,22 @@ def _explanation_block(result: Result, room: int) -> str:
 
 def _check_output(result: Result, appendix: Sequence[str] = ()) -> tuple[str, str, str]:
     """(title, summary, text) for the check run: the markdown renderer's output; the text
-    also carries the whole explanation and then each `appendix` block (e.g. a decision
-    record). The one place the check run's text is budgeted: the appended blocks are sized
-    first (the explanation may take at most half), the rendered diffs get what is left, so
-    the whole text stays within GitHub's 65,535 characters."""
+    also carries the whole explanation and then each `appendix` block (the decision record:
+    an HTML comment of at most record.MAX_RECORD_CHARS). The one place the check run's text
+    is budgeted: the appended blocks are sized first (the explanation may take at most half),
+    the rendered diffs get what is left, so the whole text stays within TEXT_LIMIT and the
+    record at its end is never clipped."""
     from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, size_chars
 
-    blocks = [_explanation_block(result, CHECK_LIMIT // 2), *appendix]
-    blocks = [b for b in blocks if b]
+    limit = min(CHECK_LIMIT, TEXT_LIMIT)
+    extra = [b for b in appendix if b]
+    room = limit - sum(size_chars(b) + 2 for b in extra)
+    blocks = [b for b in (_explanation_block(result, room // 2), *extra) if b]
     out = render_check_output(result.analysis, result.decision, result.view)
     if not blocks:
         return out.title, out.summary, out.text
     tail = "\n\n".join(blocks)
-    room = CHECK_LIMIT - size_chars(tail) - 2
+    room = limit - size_chars(tail) - 2
     text = render_check_output(result.analysis, result.decision, result.view, limit=room).text
     return out.title, out.summary, f"{text}\n\n{tail}" if text else tail
 

@@ -75,7 +75,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "2: anything went wrong (nothing was posted).",
     )
     p.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the repository")
-    p.add_argument("--pr", required=True, type=_pr_number, metavar="N", help="the PR number")
+    p.add_argument("--pr", type=_pr_number, metavar="N", help="the PR number (a PR override)")
+    # Break glass outside a PR (gatekeeper.commands.sign_apply): an apply override for the
+    # apply job's `gatekeeper verify`, posted as a comment on the commit.
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="sign an apply override instead: for `gatekeeper verify` in the apply job, bound "
+        "to --commit and --run-id and the plan; --post puts it on the commit",
+    )
+    p.add_argument("--commit", metavar="SHA", help="--apply: the commit the apply job applies")
+    p.add_argument(
+        "--run-id", type=_pr_number, metavar="N", help="--apply: the apply workflow run's id"
+    )
     p.add_argument(
         "--key",
         required=True,
@@ -122,7 +134,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         dest="yes_i_confirm",
         type=_pr_number,
         metavar="N",
-        help="skip the prompt in scripts; N must be the PR number",
+        help="skip the prompt in scripts; N must be the PR number (--apply: the run id)",
     )
     p.add_argument(
         "--api-url",
@@ -163,6 +175,18 @@ def _duration(td: timedelta) -> str:
     if hours and rest:
         return f"{hours}h{rest}m"
     return f"{hours}h" if hours else f"{rest}m"
+
+
+def choose_lifetime(ttl: timedelta | None, limit: timedelta, source: str) -> timedelta:
+    """--ttl, or the default capped by the policy's overrides.max_lifetime; never longer."""
+    lifetime = ttl if ttl is not None else min(DEFAULT_MAX_LIFETIME, limit)
+    if lifetime > limit:
+        raise OverrideError(
+            f"--ttl {_duration(lifetime)} is longer than the policy allows "
+            f"(overrides.max_lifetime {_duration(limit)} in {source})",
+            f"use --ttl {_duration(limit)} or less",
+        )
+    return lifetime
 
 
 def _clean_reason(text: str) -> str:
@@ -447,14 +471,7 @@ def prepare(
             "never counts an override on it",
             "split the policy/allowed_signers/workflow change into its own reviewed PR",
         )
-    limit = overrides.max_lifetime
-    lifetime = ttl if ttl is not None else min(DEFAULT_MAX_LIFETIME, limit)
-    if lifetime > limit:
-        raise OverrideError(
-            f"--ttl {_duration(lifetime)} is longer than the policy allows "
-            f"(overrides.max_lifetime {_duration(limit)} in {policy.source})",
-            f"use --ttl {_duration(limit)} or less",
-        )
+    lifetime = choose_lifetime(ttl, overrides.max_lifetime, policy.source)
     if (
         overrides.require_user_verification
         and key is not None
@@ -567,6 +584,15 @@ def self_check(prep: Prepared, body: str, now: datetime) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.apply:
+        from gatekeeper.commands.sign_apply import run_apply
+
+        return run_apply(args)
+    if args.pr is None or args.commit or args.run_id:
+        raise OverrideError(
+            "a PR override needs --pr N (and takes no --commit or --run-id)",
+            "for an apply outside a PR, pass --apply --commit SHA --run-id N",
+        )
     env = os.environ
     # Local checks first: no network, nothing signed.
     gh.check_repository(args.repo)

@@ -392,7 +392,8 @@ def pulls_for_commit(ctx: Ctx) -> Reply:
     prs = [
         p
         for p in r.pulls.values()
-        if sha is not None and (sha in p.commits or p.merge_commit_sha == sha)
+        if sha is not None
+        and (sha in p.commits or p.merge_commit_sha == sha or sha in p.landed_commits)
     ]
     return ctx.paginate(prs, lambda p: ctx.shapes.pull(p, simple=True))
 
@@ -1259,3 +1260,96 @@ def list_statuses(ctx: Ctx) -> Reply:
         raise ctx.not_found()
     statuses = sorted((s for s in r.statuses if s.sha == sha), key=lambda s: s.id, reverse=True)
     return ctx.paginate(statuses, lambda s: ctx.shapes.status(r, s))
+
+
+# -- the apply guard (`gatekeeper verify`): compare, commit comments --------------------
+
+
+@handles("repos/compare-commits-with-basehead")
+def compare_commits(ctx: Ctx) -> Reply:
+    r = ctx.repo()
+    base_ref, sep, head_ref = ctx.params["basehead"].partition("...")
+    base, head = r.resolve(base_ref), r.resolve(head_ref) if sep else None
+    if base is None or head is None:
+        raise ctx.not_found()
+    st = ctx.state
+    from_head, from_base = st.reachable(r, head), st.reachable(r, base)
+    ahead = [s for s in from_head if s not in set(from_base)]
+    behind = [s for s in from_base if s not in set(from_head)]
+    merge_base = next((s for s in from_head if s in set(from_base)), base)
+    status = (
+        "identical"
+        if base == head
+        else "ahead"
+        if not behind
+        else "behind"
+        if not ahead
+        else "diverged"
+    )
+    api = f"{ctx.shapes.api}/repos/{r.full_name}"
+    html = f"{ctx.shapes.html}/{r.full_name}"
+    body = {
+        "url": f"{api}/compare/{base_ref}...{head_ref}",
+        "html_url": f"{html}/compare/{base_ref}...{head_ref}",
+        "permalink_url": f"{html}/compare/{r.owner.login}:{base}...{r.owner.login}:{head}",
+        "diff_url": f"{html}/compare/{base_ref}...{head_ref}.diff",
+        "patch_url": f"{html}/compare/{base_ref}...{head_ref}.patch",
+        "base_commit": ctx.shapes.commit(r, r.commits[base]),
+        "merge_base_commit": ctx.shapes.commit(r, r.commits[merge_base]),
+        "status": status,
+        "ahead_by": len(ahead),
+        "behind_by": len(behind),
+        "total_commits": len(ahead),
+        "commits": [ctx.shapes.commit(r, r.commits[s]) for s in reversed(ahead[:250])],
+    }
+    return Reply(200, body)
+
+
+def _commit_comment(ctx: Ctx, r: Repo, c: Any) -> dict[str, Any]:
+    api = f"{ctx.shapes.api}/repos/{r.full_name}"
+    return {
+        "html_url": f"{ctx.shapes.html}/{r.full_name}/commit/{c.commit_id}#commitcomment-{c.id}",
+        "url": f"{api}/comments/{c.id}",
+        "id": c.id,
+        "node_id": f"CC_{c.id}",
+        "body": c.body,
+        "path": None,
+        "position": None,
+        "line": None,
+        "commit_id": c.commit_id,
+        "user": ctx.shapes.user(c.user),
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "author_association": ctx.shapes.association(r, c.user, None),
+    }
+
+
+def _commented_commit(ctx: Ctx) -> tuple[Repo, str]:
+    r = ctx.repo()
+    sha = r.resolve(ctx.params["commit_sha"])
+    if sha is None:
+        raise ApiError(
+            422, f"No commit found for SHA: {ctx.params['commit_sha']}", doc=ctx.op.doc_url
+        )
+    return r, sha
+
+
+@handles("repos/list-comments-for-commit")
+def list_commit_comments(ctx: Ctx) -> Reply:
+    r, sha = _commented_commit(ctx)
+    items = sorted(
+        (c for c in r.commit_comments.values() if c.commit_id == sha), key=lambda c: c.id
+    )
+    return ctx.paginate(items, lambda c: _commit_comment(ctx, r, c))
+
+
+@handles("repos/create-commit-comment")
+def create_commit_comment(ctx: Ctx) -> Reply:
+    r, sha = _commented_commit(ctx)
+    text = _body(ctx)["body"]
+    if len(text) > 65536:
+        raise ctx.invalid(
+            "Body is too long (maximum is 65536 characters)", field="body", code="custom"
+        )
+    c = ctx.state.add_commit_comment(sha, ctx.user, text, repo=r)
+    return Reply(201, _commit_comment(ctx, r, c), {"Location": _commit_comment(ctx, r, c)["url"]})

@@ -229,6 +229,16 @@ class Comment:
 
 
 @dataclass(eq=False)
+class CommitComment:
+    id: int
+    commit_id: str
+    user: User
+    body: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(eq=False)
 class Team:
     id: int
     org: str
@@ -272,6 +282,7 @@ class Pull:
     mergeable_state: str = "clean"
     maintainer_can_modify: bool = False
     author_association: str | None = None
+    landed_commits: list[str] = field(default_factory=list)  # merge_pull: its commits on base
 
 
 @dataclass(eq=False)
@@ -408,6 +419,7 @@ class Repo:
     rulesets: dict[int, Ruleset] = field(default_factory=dict)
     environments: dict[str, Environment] = field(default_factory=dict)
     default_workflow_permissions: str = "read"  # "read" | "write"
+    commit_comments: dict[int, CommitComment] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -1181,6 +1193,91 @@ class State:
         )
         self.repo(repo).environments[name.lower()] = env
         return env
+
+    # -- merges and commit comments (the apply guard, `gatekeeper verify`) -------------
+    @locked
+    def merge_pull(
+        self, pr: Pull, method: str = "merge", *, merged_by: User | str = DEFAULT_USER
+    ) -> str:
+        """Land ``pr`` on its base branch as GitHub's merge button does; returns the new base
+        head. ``merge``: a merge commit (parents: base head, PR head); ``squash``: one new
+        commit; ``rebase``: a copy of each PR commit. The commits carry the PR's contents,
+        and ``commits/{sha}/pulls`` lists the PR for each of them."""
+        if method not in ("merge", "squash", "rebase"):
+            raise ValueError("method must be merge, squash or rebase")
+        r = pr.repo
+        base = r.branches[pr.base_ref]
+        user = self.user(merged_by)
+        changed: dict[str, bytes | None] = {}
+        for sha in pr.commits:
+            changed.update(r.trees.get(sha, {}))
+        landed: list[str] = []
+        if method == "merge":
+            c = self.add_commit(
+                r,
+                message=f"Merge pull request #{pr.number} from {pr.head_ref}",
+                author=user,
+                parents=[base, pr.head_sha],
+                contents=changed,
+            )
+            landed = [c.sha]
+        elif method == "squash":
+            c = self.add_commit(
+                r,
+                message=f"{pr.title} (#{pr.number})",
+                author=pr.user,
+                parents=[base],
+                contents=changed,
+            )
+            landed = [c.sha]
+        else:
+            parent = base
+            for sha in pr.commits:
+                old = r.commits[sha]
+                c = self.add_commit(
+                    r,
+                    message=old.message,
+                    author=old.author_user,
+                    parents=[parent],
+                    contents=dict(r.trees.get(sha, {})),
+                )
+                landed.append(c.sha)
+                parent = c.sha
+        r.branches[pr.base_ref] = landed[-1]
+        now = self.clock.now()
+        pr.state, pr.closed_at, pr.merged_at, pr.merged_by = "closed", now, now, user
+        pr.merge_commit_sha = landed[-1]
+        pr.landed_commits = landed
+        return landed[-1]
+
+    @locked
+    def add_commit_comment(
+        self, sha: str, user: User | str, body: str, *, repo: Repo | str | None = None
+    ) -> CommitComment:
+        r = self.repo(repo)
+        now = self.clock.now()
+        c = CommitComment(self.next_id(), sha, self.user(user), body, now, now)
+        r.commit_comments[c.id] = c
+        return c
+
+    @locked
+    def is_ancestor(self, repo: Repo, ancestor: str, sha: str) -> bool:
+        """Whether ``ancestor`` is reachable from ``sha`` over all parents (or equal)."""
+        return ancestor in self.reachable(repo, sha)
+
+    @locked
+    def reachable(self, repo: Repo, sha: str) -> list[str]:
+        out: list[str] = []
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            cur = todo.pop(0)
+            if cur in seen or cur not in repo.commits:
+                continue
+            seen.add(cur)
+            out.append(cur)
+            todo.extend(repo.commits[cur].parents)
+        return out
 
     # -- a ready-made scene ---------------------------------------------------------
     @locked
