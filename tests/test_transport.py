@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,19 +153,24 @@ class FakeActions:
         runs: list[dict[str, Any]],
         arts: dict[int, list[dict[str, Any]]],
         blobs: dict[int, bytes],
+        jobs: dict[int, list[dict[str, Any]]] | None = None,
     ) -> None:
-        self.runs, self.arts, self.blobs = runs, arts, blobs
+        self.runs, self.arts, self.blobs, self.jobs = runs, arts, blobs, jobs or {}
         self.downloads: list[int] = []
 
     def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]:
         return [r for r in self.runs if r["head_sha"] == head_sha]
 
-    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]:
+    def run_jobs(self, repo: str, run_id: int) -> list[dict[str, Any]]:
+        return self.jobs.get(run_id, [])
+
+    def run_artifacts(self, repo: str, run_id: int, name: str | None) -> list[dict[str, Any]]:
         return self.arts.get(run_id, [])
 
-    def download_artifact(self, repo: str, artifact_id: int) -> bytes:
-        self.downloads.append(artifact_id)
-        return self.blobs[artifact_id]
+    def download_artifacts(self, repo: str, ids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        for artifact_id in ids:
+            self.downloads.append(artifact_id)
+            yield artifact_id, self.blobs[artifact_id]
 
 
 PR = 7  # the pull request fetch() asks for: #7 into main

@@ -1040,3 +1040,25 @@ def download_artifact(ctx: Ctx) -> Reply:
         raise ApiError(410, "Artifact has expired", doc=ctx.op.doc_url)
     location = f"{ctx.options['blob_url']}/{art.blob_key}?sig=ghserver&se=2099-01-01"
     return Reply(302, None, {"Location": location})
+
+
+# -- issue 16: workflow jobs (the legs of a matrix) -----------------------------------
+
+
+@handles("actions/list-jobs-for-workflow-run")
+def list_run_jobs(ctx: Ctx) -> Reply:
+    r, run = _run(ctx)
+    jobs = list(run.jobs)
+    if ctx.query.get("filter", "latest") == "latest":
+        # the latest attempt's jobs (GitHub carries over the jobs a re-run did not repeat)
+        jobs = [j for j in jobs if j.run_attempt <= run.run_attempt]
+        newest: dict[str, Any] = {}
+        for j in sorted(jobs, key=lambda j: (j.run_attempt, j.id)):
+            newest[j.name] = j
+        jobs = list(newest.values())
+    jobs.sort(key=lambda j: j.id)
+    return ctx.paginate(
+        jobs,
+        lambda j: ctx.shapes.job(r, run, j),
+        wrap=lambda page, n: {"total_count": n, "jobs": page},
+    )
