@@ -697,8 +697,9 @@ def _check_matrix(named: Sequence[tuple[str, Bundle]]) -> None:
         if len(legs) != counts[0]:
             got = ", ".join(repr(s) for s, _ in legs[:5]) + (" ..." if len(legs) > 5 else "")
             raise BundleError(
-                f"matrix job {job!r} has {counts[0]} legs and {len(legs)} plan bundles "
-                f"({got}): the gate never decides on part of the matrix",
+                f"matrix job {job!r} has {counts[0]} legs and {len(legs)} plan "
+                f"bundle{'s' if len(legs) != 1 else ''} ({got}): the gate never decides on "
+                "part of the matrix",
                 "every leg must upload its bundle, or a no-plan marker "
                 "(`gatekeeper gate --bundle-out DIR --no-plan STACK`)",
             )
