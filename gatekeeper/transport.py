@@ -6,6 +6,9 @@ The plan job (`pull_request`, runs PR code) writes a *bundle* with
 `pull_request_review`, `issue_comment`, `workflow_run`: never checks out PR code) fetches
 the bundle for the PR's *current head SHA* and re-analyzes it under the base branch's policy.
 Reviews and comments that arrive later are re-evaluated without re-running Terraform.
+A monorepo's matrix of plan jobs uploads one bundle per leg (`gatekeeper-plan-<stack>`, the
+gate's artifact name a pattern): every one is checked as below, and all are evaluated
+together (see "many bundles").
 
 Where the bundle may come from (each check answers a threat):
 - a run of the configured plan workflow file (`path`, e.g. .github/workflows/plan.yml),
