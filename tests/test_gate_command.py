@@ -1380,3 +1380,12 @@ def test_matrix_with_a_leg_that_uploaded_nothing_is_never_decided(
     assert res.outputs["headline"].startswith("blocked: 1 gated change"), res.outputs
     assert gh_server.count(r"/actions/artifacts/\d+/zip$") == 3
     assert gh_server.count(r"/actions/runs/\d+/jobs") == 1
+
+
+def test_leg_options_need_bundle_out(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    res = gate("pull_request_target", pr_event(pr), "--no-plan", "dns")
+    assert res.code == 2 and "they need --bundle-out DIR" in res.err
+    assert gh_server.count() == 0

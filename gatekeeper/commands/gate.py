@@ -285,6 +285,10 @@ def run(args: argparse.Namespace) -> int:
     opts = _options(args, env)
     if args.bundle_out:
         return _write_bundle(args.bundle_out, opts, env, args)
+    if args.no_plan is not None or args.matrix_legs is not None:
+        raise EventError(
+            "--no-plan and --matrix-legs describe a plan job's bundle: they need --bundle-out DIR"
+        )
     aenv = actions.read_env(env)
     payload = actions.load_event(aenv.event_path)
     event = actions.parse_event(aenv.event_name, payload, aenv.repository, pr_number=opts.pr)
@@ -322,13 +326,13 @@ def _leg_args(
     args: argparse.Namespace, opts: Options, env: Mapping[str, str]
 ) -> tuple[str | None, MatrixLeg | None]:
     """--no-plan and --matrix-legs: what a matrix leg records about itself."""
-    no_plan = getattr(args, "no_plan", None)
+    no_plan = args.no_plan
     if no_plan is not None and opts.plans:
         raise EventError(
             "--no-plan and plans exclude each other",
             "a leg uploads either its plan's bundle or the no-plan marker",
         )
-    legs = getattr(args, "matrix_legs", None)
+    legs = args.matrix_legs
     if legs is None:
         return no_plan, None
     job = env.get("GITHUB_JOB", "").strip()
