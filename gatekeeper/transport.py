@@ -6,6 +6,9 @@ The plan job (`pull_request`, runs PR code) writes a *bundle* with
 `pull_request_review`, `issue_comment`, `workflow_run`: never checks out PR code) fetches
 the bundle for the PR's *current head SHA* and re-analyzes it under the base branch's policy.
 Reviews and comments that arrive later are re-evaluated without re-running Terraform.
+A monorepo's matrix of plan jobs uploads one bundle per leg (`gatekeeper-plan-<stack>`, the
+gate's artifact name a pattern): every one is checked as below, and all are evaluated
+together (see "many bundles").
 
 Where the bundle may come from (each check answers a threat):
 - a run of the configured plan workflow file (`path`, e.g. .github/workflows/plan.yml),
@@ -49,15 +52,15 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
 
-from gatekeeper import __version__, defaults
+from gatekeeper import __version__, defaults, globs
 from gatekeeper.classify import Analysis, analyze, before_sha256
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import GatekeeperError, PlanError
 from gatekeeper.facts import dig
 from gatekeeper.plan import (
     Action,
@@ -171,16 +174,25 @@ def write_bundle(
     head_sha: str,
     pr_number: int | None = None,
     base_ref: str | None = None,
+    no_plan: str | None = None,
+    matrix: MatrixLeg | None = None,
 ) -> str:
     """Write DIR/gatekeeper-bundle.json (for actions/upload-artifact). Returns its path.
 
     `pr_number`, `base_ref`: the pull request the plan was made for (from the pull_request
-    event), recorded so the gate can tell it apart from another PR with the same head."""
+    event), recorded so the gate can tell it apart from another PR with the same head.
+    `no_plan`: instead of plans, the marker of a matrix leg that legitimately has nothing to
+    plan (its stack is unchanged, or gone from the code): the label it stands for.
+    `matrix`: the leg's matrix job and its number of legs, so the gate can tell that every
+    leg uploaded its bundle."""
+    if no_plan is not None and plans:
+        raise BundleError("a no-plan marker holds no plans", "pass either --plan or --no-plan")
     doc = build_bundle(plans, repository=repository, head_sha=head_sha)
     if pr_number is not None:
         doc["pr_number"] = pr_number
     if base_ref is not None:
         doc["base_ref"] = base_ref
+    doc.update(_leg_fields(no_plan, matrix))
     from gatekeeper.adapters.files import write_atomic
 
     try:
@@ -204,6 +216,8 @@ class Bundle:
     before_sha256: Mapping[tuple[str, str, str | None], str]  # (plan, address, deposed)
     pr_number: int | None = None  # the PR the plan job ran for (None: not recorded)
     base_ref: str | None = None  # ... and its base branch
+    no_plan: str | None = None  # a leg's "nothing to plan" marker: the label it stands for
+    matrix: MatrixLeg | None = None  # the matrix job the bundle is a leg of
 
 
 def _fail(where: str, what: str) -> BundleError:
@@ -353,6 +367,7 @@ def parse_bundle(data: bytes, *, source: str = BUNDLE_FILE) -> Bundle:
         plans=tuple(plans),
         before_sha256=hashes,
         **_pr_binding(doc, source),
+        **_leg_binding(doc, source),
     )
 
 
@@ -416,6 +431,29 @@ def load_bundle(
     With `pr_number` (the gate): the bundle must be for that PR and `base_ref`: a bundle
     naming a PR must name this one, and a bundle naming none is accepted only when its plan
     run lists this PR (`listed`)."""
+    bundle = verify_bundle(
+        data,
+        repository=repository,
+        head_sha=head_sha,
+        zipped=zipped,
+        pr_number=pr_number,
+        base_ref=base_ref,
+        listed=listed,
+    )
+    return analyze_bundle(combine_bundles([(BUNDLE_FILE, bundle)]), policy)
+
+
+def verify_bundle(
+    data: bytes,
+    *,
+    repository: str,
+    head_sha: str,
+    zipped: bool = True,
+    pr_number: int | None = None,
+    base_ref: str | None = None,
+    listed: bool = False,
+) -> Bundle:
+    """One bundle, checked as `load_bundle` checks it, not yet analyzed."""
     raw = read_bundle_zip(data) if zipped else data
     bundle = parse_bundle(raw)
     if bundle.head_sha != head_sha:
@@ -427,7 +465,7 @@ def load_bundle(
     if pr_number is not None:
         _check_pr(bundle, pr_number, base_ref, listed)
     _check_contents(bundle)
-    return analyze_bundle(bundle, policy)
+    return bundle
 
 
 def _check_pr(bundle: Bundle, pr_number: int, base_ref: str | None, listed: bool) -> None:
@@ -452,6 +490,10 @@ def _check_pr(bundle: Bundle, pr_number: int, base_ref: str | None, listed: bool
 def _check_contents(bundle: Bundle) -> None:
     """No plan at all is not "nothing to gate"; each change's `action` (what classify reads)
     must be the one its `actions` (what the digest binds) mean."""
+    if bundle.no_plan is not None:
+        if bundle.plans:
+            raise _fail(BUNDLE_FILE, "a no-plan marker that holds plans")
+        return
     if not bundle.plans:
         raise _fail(BUNDLE_FILE, "holds no plan")
     for p in bundle.plans:
@@ -465,13 +507,154 @@ def _check_contents(bundle: Bundle) -> None:
                 )
 
 
+# -------------------------------------------------- many bundles (a matrix of plan jobs)
+#
+# A monorepo plans its stacks in parallel: one job per stack (a GitHub Actions matrix), each
+# uploading its own bundle (`gatekeeper-plan-<stack>`). The gate takes every bundle of the one
+# plan run and evaluates them together: one analysis, one digest, one decision.
+# - Labels come from the bundles; two bundles holding the same label are refused (one leg
+#   cannot stand in for another, and a digest must not depend on which one came first).
+# - A leg that legitimately has nothing to plan says so: it uploads a no-plan marker
+#   (`--bundle-out DIR --no-plan STACK`), never nothing.
+# - A leg records its matrix job and the number of legs (`--matrix-legs N`, from
+#   `strategy.job-total`): a leg that succeeded but uploaded no bundle is found, so the gate
+#   never decides on part of the matrix.
+# - The run's jobs say which legs are still running (plan pending) or failed (an error
+#   naming them): see `_run_state`.
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixLeg:
+    job: str  # the matrix job's id (GITHUB_JOB), the same for all its legs
+    legs: int  # how many legs the matrix has (strategy.job-total)
+
+
+class PlanRunFailed(PlanError):
+    """A job of the plan run (a matrix leg) failed or was cancelled: there is no complete plan."""
+
+
+def _leg_fields(no_plan: str | None, matrix: MatrixLeg | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if no_plan is not None:
+        if not no_plan.strip():
+            raise BundleError("--no-plan needs the label of the stack that has no plan")
+        out["no_plan"] = no_plan
+    if matrix is not None:
+        if matrix.legs < 1 or not matrix.job:
+            raise BundleError(
+                f"matrix leg of {matrix.job!r} with {matrix.legs} legs",
+                "pass --matrix-legs ${{ strategy.job-total }} in a matrix job (GITHUB_JOB set)",
+            )
+        out["matrix"] = {"job": matrix.job, "legs": matrix.legs}
+    return out
+
+
+def _leg_binding(doc: Mapping[str, Any], source: str) -> dict[str, Any]:
+    no_plan = _opt_str(doc, "no_plan", source)
+    if no_plan is not None and not no_plan:
+        raise _fail(source, "no_plan must name the label it stands for")
+    m = doc.get("matrix")
+    matrix = None
+    if m is not None:
+        job, legs = dig(m, "job"), dig(m, "legs")
+        if (
+            not isinstance(job, str)
+            or not job
+            or not isinstance(legs, int)
+            or isinstance(legs, bool)
+            or legs < 1
+        ):
+            raise _fail(source, "matrix must be {job: a job id, legs: a positive number}")
+        matrix = MatrixLeg(job, legs)
+    return {"no_plan": no_plan, "matrix": matrix}
+
+
+def bundle_labels(bundle: Bundle) -> list[str]:
+    """The labels a bundle stands for: its plans', or its no-plan marker's."""
+    return [p.label for p in bundle.plans] + ([bundle.no_plan] if bundle.no_plan else [])
+
+
+def combine_bundles(named: Sequence[tuple[str, Bundle]]) -> Bundle:
+    """Verified bundles of one plan run (`(artifact or file name, bundle)`) as one bundle:
+    every plan, sorted by label, so the gate and `sign` compute the same analysis and digest
+    whatever order the bundles arrived in. Refuses duplicate labels, bundles for different
+    commits, and an incomplete matrix."""
+    if not named:
+        raise _fail("plan artifacts", "no bundle")
+    seen: dict[str, str] = {}
+    # By name: downloads finish in any order, and a refusal must name the same pair each time.
+    for source, bundle in sorted(named, key=lambda nb: nb[0]):
+        for label in bundle_labels(bundle):
+            if label in seen:
+                other = seen[label]
+                where = f"{other!r} and {source!r} both hold" if other != source else "holds twice"
+                raise BundleError(
+                    f"plan bundles {where} the plan labelled {label!r}: refused",
+                    "give every matrix leg its own label (`--plan STACK=plan.json`) and "
+                    "artifact name (`gatekeeper-plan-STACK`)",
+                )
+            seen[label] = source
+    _check_matrix(named)
+    first = named[0][1]
+    for source, bundle in named[1:]:
+        if (bundle.repository.casefold(), bundle.head_sha) != (
+            first.repository.casefold(),
+            first.head_sha,
+        ):
+            raise _fail(source, f"made for {bundle.head_sha[:12]}, not {first.head_sha[:12]}")
+    if len(named) == 1:
+        return first
+    hashes: dict[tuple[str, str, str | None], str] = {}
+    for _, bundle in named:
+        hashes.update(bundle.before_sha256)
+    versions = sorted({b.gatekeeper_version for _, b in named})
+    return Bundle(
+        repository=first.repository,
+        head_sha=first.head_sha,
+        gatekeeper_version=", ".join(versions),
+        plans=tuple(sorted((p for _, b in named for p in b.plans), key=lambda p: p.label)),
+        before_sha256=hashes,
+        pr_number=first.pr_number,
+        base_ref=first.base_ref,
+    )
+
+
+def _check_matrix(named: Sequence[tuple[str, Bundle]]) -> None:
+    jobs: dict[str, list[tuple[str, int]]] = {}
+    for source, bundle in named:
+        if bundle.matrix is not None:
+            jobs.setdefault(bundle.matrix.job, []).append((source, bundle.matrix.legs))
+    for job, legs in sorted(jobs.items()):
+        counts = sorted({n for _, n in legs})
+        if len(counts) > 1:
+            raise BundleError(
+                f"the legs of matrix job {job!r} disagree on how many legs it has ({counts})",
+                "pass --matrix-legs ${{ strategy.job-total }} in every leg",
+            )
+        if len(legs) != counts[0]:
+            got = ", ".join(repr(s) for s, _ in legs[:5]) + (" ..." if len(legs) > 5 else "")
+            raise BundleError(
+                f"matrix job {job!r} has {counts[0]} legs and {len(legs)} plan "
+                f"bundle{'s' if len(legs) != 1 else ''} ({got}): the gate never decides on "
+                "part of the matrix",
+                "every leg must upload its bundle, or a no-plan marker "
+                "(`gatekeeper gate --bundle-out DIR --no-plan STACK`)",
+            )
+
+
 # -------------------------------------------------------------- fetching (the edge)
 
 
 class ActionsApi(Protocol):
+    """What the gate reads from GitHub Actions. `download_artifacts` may fetch in parallel
+    (within a bound) and yields each artifact's zip as it arrives."""
+
     def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]: ...
-    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]: ...
-    def download_artifact(self, repo: str, artifact_id: int) -> bytes: ...
+    def run_jobs(self, repo: str, run_id: int) -> list[dict[str, Any]]: ...
+    def run_artifacts(self, repo: str, run_id: int, name: str | None) -> list[dict[str, Any]]: ...
+    def download_artifacts(
+        self, repo: str, artifact_ids: Sequence[int]
+    ) -> Iterator[tuple[int, bytes]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,8 +663,10 @@ class Fetched:
     why: str = ""
     run_id: int | None = None
     run_url: str | None = None
-    artifact_id: int | None = None
+    artifact_id: int | None = None  # the one artifact (single-bundle setup)
     artifact_digest: str | None = None
+    artifacts: tuple[tuple[str, int, str], ...] = ()  # (name, id, digest) of every bundle
+    no_plan: tuple[str, ...] = ()  # labels of legs that said they had nothing to plan
 
 
 def _norm_path(path: str) -> str:
@@ -501,7 +686,10 @@ def fetch_analysis(
     artifact: str = DEFAULT_ARTIFACT,
 ) -> Fetched:
     """The verified analysis for `head_sha` of PR `pr_number` into `base_ref`, or why there
-    is none yet."""
+    is none yet. `artifact` is a name, or a pattern (`gatekeeper-plan-*`) matching one
+    bundle per matrix leg: all of them are evaluated together, as one analysis.
+
+    Raises BundleError for a bundle that is refused, PlanRunFailed for a failed leg."""
     want = _norm_path(workflow)
     runs = [
         r
@@ -537,54 +725,134 @@ def fetch_analysis(
             run_id,
             url,
         )
-    if run.get("status") != "completed":
-        return Fetched(None, f"{label} is {run.get('status')}", run_id, url)
-    if run.get("conclusion") != "success":
-        return Fetched(None, f"{label} concluded {run.get('conclusion')}", run_id, url)
-    arts = [
-        a
-        for a in api.run_artifacts(repository, run_id, artifact)
-        if a.get("name") == artifact
-        and a.get("expired") is not True
-        and dig(a, "workflow_run", "id") in (None, run_id)
-        and dig(a, "workflow_run", "head_sha") in (None, head_sha)
-    ]
-    if not arts:
-        return Fetched(None, f"{label} has no artifact {artifact!r} (or it expired)", run_id, url)
-    art = max(arts, key=lambda a: _int(a.get("id")))
-    art_id = _int(art.get("id"))
-    digest = art.get("digest")
-    if not isinstance(digest, str) or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        return Fetched(
-            None,
-            f"artifact {artifact!r} of {label} has no sha256 digest "
-            "(upload it with actions/upload-artifact v4 or later)",
-            run_id,
-            url,
-            art_id,
-        )
-    data = api.download_artifact(repository, art_id)
-    got = "sha256:" + hashlib.sha256(data).hexdigest()
-    if got != digest:
-        return Fetched(
-            None,
-            f"artifact {artifact!r} of {label} does not match its digest "
-            f"({got[:19]}... != {digest[:19]}...)",
-            run_id,
-            url,
-            art_id,
-            digest,
-        )
-    analysis = load_bundle(
-        data,
-        repository=repository,
-        head_sha=head_sha,
-        policy=policy,
-        pr_number=pr_number,
-        base_ref=base_ref,
-        listed=listing[id(run)] == "listed",
+    why = _run_state(label, run, api.run_jobs(repository, run_id))
+    if why:
+        return Fetched(None, why, run_id, url)
+    chosen, why = _bundle_artifacts(
+        api.run_artifacts(repository, run_id, None if is_artifact_pattern(artifact) else artifact),
+        artifact,
+        run_id,
+        head_sha,
+        label,
     )
-    return Fetched(analysis, "", run_id, url, art_id, digest)
+    if why:
+        only = chosen[0] if len(chosen) == 1 else None
+        return Fetched(None, why, run_id, url, _int(only.get("id")) if only else None)
+    names = {_int(a.get("id")): str(a.get("name")) for a in chosen}
+    digests = {_int(a.get("id")): str(a.get("digest")) for a in chosen}
+    bundles: list[tuple[str, Bundle]] = []
+    for art_id, data in api.download_artifacts(repository, sorted(names)):
+        name = names[art_id]
+        got = "sha256:" + hashlib.sha256(data).hexdigest()
+        if got != digests[art_id]:
+            return Fetched(
+                None,
+                f"artifact {name!r} of {label} does not match its digest "
+                f"({got[:19]}... != {digests[art_id][:19]}...)",
+                run_id,
+                url,
+                art_id,
+                digests[art_id],
+            )
+        try:
+            bundle = verify_bundle(
+                data,
+                repository=repository,
+                head_sha=head_sha,
+                pr_number=pr_number,
+                base_ref=base_ref,
+                listed=listing[id(run)] == "listed",
+            )
+        except BundleError as exc:
+            if len(names) == 1:
+                raise
+            raise BundleError(f"artifact {name!r}: {exc.message}", exc.hint) from None
+        del data  # the zip is not kept: memory grows with the plans, not with the downloads
+        bundles.append((name, bundle))
+    combined = combine_bundles(bundles)
+    arts = tuple(sorted((names[i], i, digests[i]) for i in names))
+    single = arts[0] if len(arts) == 1 else None
+    return Fetched(
+        analyze_bundle(combined, policy),
+        "",
+        run_id,
+        url,
+        single[1] if single else None,
+        single[2] if single else None,
+        arts,
+        tuple(sorted(b.no_plan for _, b in bundles if b.no_plan is not None)),
+    )
+
+
+# Job conclusions that mean the leg produced no trustworthy plan.
+_FAILED_JOB = frozenset({"failure", "cancelled", "timed_out", "action_required", "startup_failure"})
+
+
+def _run_state(label: str, run: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) -> str:
+    """Why the run cannot be used yet ("" when it can); raises PlanRunFailed for a failed or
+    cancelled job (a matrix leg), naming it. Jobs still running: pending, never part of it."""
+    names = [str(j.get("name") or j.get("id")) for j in jobs]
+    running = [n for n, j in zip(names, jobs, strict=True) if j.get("status") != "completed"]
+    failed = [
+        (n, str(j.get("conclusion")))
+        for n, j in zip(names, jobs, strict=True)
+        if j.get("status") == "completed" and j.get("conclusion") in _FAILED_JOB
+    ]
+    if run.get("status") != "completed" or running:
+        why = f"{label} is {run.get('status')}"
+        if running:
+            why += f": {len(running)} of {len(jobs)} jobs still running ({_few(running)})"
+        return why
+    if failed:
+        legs = ", ".join(f"{n!r} ({c})" for n, c in failed[:5])
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        raise PlanRunFailed(
+            f"{label} has {len(failed)} failed job{'s' if len(failed) > 1 else ''}: "
+            f"{legs}{more}; no decision on the rest of the matrix",
+            "fix the plan of that stack and push, or re-run the failed jobs of the plan run",
+        )
+    if run.get("conclusion") != "success":
+        return f"{label} concluded {run.get('conclusion')}"
+    return ""
+
+
+def _few(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def is_artifact_pattern(name: str) -> bool:
+    return "*" in name or "?" in name
+
+
+def _bundle_artifacts(
+    listed: Iterable[Mapping[str, Any]], artifact: str, run_id: int, head_sha: str, label: str
+) -> tuple[list[Mapping[str, Any]], str]:
+    """The artifacts of the run that hold a bundle (the newest of each name), or why not."""
+    newest: dict[str, Mapping[str, Any]] = {}
+    for a in listed:
+        name = a.get("name")
+        if (
+            isinstance(name, str)
+            and globs.match(artifact, name)
+            and a.get("expired") is not True
+            and dig(a, "workflow_run", "id") in (None, run_id)
+            and dig(a, "workflow_run", "head_sha") in (None, head_sha)
+            and _int(a.get("id")) > _int((newest.get(name) or {}).get("id"))
+        ):
+            newest[name] = a
+    chosen = [newest[n] for n in sorted(newest)]
+    if not chosen:
+        what = "matching " if is_artifact_pattern(artifact) else ""
+        return [], f"{label} has no artifact {what}{artifact!r} (or it expired)"
+    for a in chosen:
+        digest = a.get("digest")
+        if not isinstance(digest, str) or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            return [a], (
+                f"artifact {a.get('name')!r} of {label} has no sha256 digest "
+                "(upload it with actions/upload-artifact v4 or later)"
+            )
+    return chosen, ""
 
 
 def _listed_prs(run: Mapping[str, Any], repository: str) -> list[tuple[int, str | None]]:

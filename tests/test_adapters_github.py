@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,74 @@ def test_artifact_download_follows_the_blob_redirect_without_the_token(gh_server
     blob_calls = gh_server.calls(r"^/_blobs/")
     assert len(blob_calls) == 2
     assert all("authorization" not in {k.lower() for k in b.headers} for b in blob_calls)
+
+
+def test_many_artifacts_and_jobs_are_paged_and_downloaded_in_parallel(
+    gh_server: GHServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One bundle per matrix leg: every page of the run's artifacts and jobs, and each zip
+    downloaded by at most `workers` threads at a time, each its own (PyGithub's connection
+    object holds the request in flight, so threads must not share it)."""
+    import threading
+    import time
+    import zipfile
+
+    st = gh_server.state
+    pr = scene(st)
+    run = st.add_workflow_run(pr.head_sha)
+    for i in range(130):
+        st.add_artifact(run, f"gatekeeper-plan-s{i:03d}", {"leg.txt": f"leg {i}"})
+        st.add_job(run, f"plan (s{i:03d})")
+    c = client(gh_server)
+    arts = c.run_artifacts(REPO, run.id, None)
+    assert len(arts) == 130 and gh_server.count(r"/runs/\d+/artifacts$") == 2
+    assert len(c.run_jobs(REPO, run.id)) == 130 and gh_server.count(r"/runs/\d+/jobs$") == 2
+
+    active, peak, lock = [0], [0], threading.Lock()
+    real = c.download_artifact
+
+    def tracked(repo: str, artifact_id: int) -> bytes:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            time.sleep(0.01)
+            return real(repo, artifact_id)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(c, "download_artifact", tracked)
+    names = {a["id"]: a["name"] for a in arts}
+    got = dict(c.download_artifacts(REPO, sorted(names), workers=4))
+    assert sorted(got) == sorted(names)
+    for art_id, data in got.items():
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert zf.read("leg.txt").decode() == f"leg {int(names[art_id][-3:])}"
+    assert 1 < peak[0] <= 4
+
+
+def test_downloads_stop_at_the_time_budget(gh_server: GHServer) -> None:
+    from gatekeeper.adapters.github import ApiUnavailable
+
+    st = gh_server.state
+    pr = scene(st)
+    run = st.add_workflow_run(pr.head_sha)
+    ids = [st.add_artifact(run, f"leg-{i}", {"a": str(i)}).id for i in range(6)]
+    now = [0.0]
+    c = GitHubClient(
+        gh_server.bot_token,
+        gh_server.url,
+        retry=RetryPolicy(timeout=2, total_seconds=10.0),
+        clock=lambda: now[0],
+    )
+    downloads = c.download_artifacts(REPO, ids, workers=1)
+    first = next(downloads)
+    assert first[0] == ids[0]
+    now[0] = 11.0  # the budget is spent: nothing more starts
+    with pytest.raises(ApiUnavailable, match="longer than the 10s time budget"):
+        list(downloads)
+    assert gh_server.count(r"/actions/artifacts/\d+/zip$") <= 2
 
 
 # ---------------------------------------------------------------- check runs

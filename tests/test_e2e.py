@@ -15,9 +15,13 @@ The plan is fixtures/terraform/replace_prod_db/plan.json (real Terraform 1.0.3):
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import subprocess
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,7 @@ class World:
     events: Events
     tmp: Path
     signer_key: Path
+    with_: dict[str, str] = field(default_factory=dict)  # the gate step's extra `with:`
 
     # ------------------------------------------------------------------ scenario steps
     def bundle(self, head_sha: str, plan: Path) -> dict[str, bytes]:
@@ -105,7 +110,7 @@ class World:
         )
 
     def gate(self, event_name: str, payload: dict[str, Any], **with_: str) -> StepResult:
-        merged = {**GATE_WITH, **with_}
+        merged = {**GATE_WITH, **self.with_, **with_}
         ref = "refs/heads/main"
         return self.runner.run(
             event_name, payload, token=self.srv.bot_token, with_=merged, ref=ref, sha="0" * 40
@@ -323,12 +328,14 @@ def test_agent_pr_replacing_prod_db_needs_two_distinct_humans(world: World, styl
     assert "override" in (_check_text(check) + step.summary).lower()
 
 
-def sign_override(w: World, pr: Pull) -> Any:
-    """erin runs `gatekeeper sign` against the PR's current plan artifact and posts it."""
-    runs = [r for r in w.st.repo(REPO).workflow_runs.values() if r.head_sha == pr.head_sha]
-    art = max(runs, key=lambda r: r.id).artifacts[0]
-    bundle_zip = w.tmp / f"artifact-{art.id}.zip"
-    bundle_zip.write_bytes(art.data)
+def sign_override(w: World, pr: Pull, bundle: Path | None = None) -> Any:
+    """erin runs `gatekeeper sign` against the PR's current plan artifact (or `bundle`: a
+    file or directory of bundles) and posts it."""
+    if bundle is None:
+        runs = [r for r in w.st.repo(REPO).workflow_runs.values() if r.head_sha == pr.head_sha]
+        art = max(runs, key=lambda r: r.id).artifacts[0]
+        bundle = w.tmp / f"artifact-{art.id}.zip"
+        bundle.write_bytes(art.data)
     before = {c.id for c in w.st.comments(pr)}
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -346,7 +353,7 @@ def sign_override(w: World, pr: Pull) -> Any:
             "--key",
             str(w.signer_key),
             "--bundle",
-            str(bundle_zip),
+            str(bundle),
             "--reason",
             "INC-4711 engine upgrade needs the replacement",
             "--ttl",
@@ -445,3 +452,205 @@ def test_merge_queue_re_verifies_on_the_merge_group_commit(world: World) -> None
     group_sha, step = w.on_merge_group(pr)
     assert step.returncode == 0, step.describe()
     assert w.latest_check(group_sha).conclusion == "success"
+
+
+# ------------------------------------------------- a monorepo: one plan job per stack
+
+MATRIX_WITH = {"artifact-name": "gatekeeper-plan-*"}  # examples/plan-matrix.yml's gate step
+NETWORK_PLAN = FIXTURES / "update_in_place_and_create" / "plan.json"
+CACHE_PLAN = FIXTURES / "replace_flag" / "plan.json"
+
+
+def leg_bundle(
+    w: World, head_sha: str, stack: str, plan: Path | None, *, legs: int
+) -> dict[str, bytes]:
+    """One matrix leg of examples/plan-matrix.yml: `gatekeeper gate --plan STACK=PLAN
+    --bundle-out DIR --matrix-legs N` (or `--no-plan STACK` when the stack has nothing to
+    plan), in a job whose GITHUB_JOB is `plan`; returns the uploaded files."""
+    out = w.tmp / f"leg-{head_sha[:12]}-{stack}-{len(list(w.tmp.iterdir()))}"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(w.tmp),
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_JOB": "plan",
+        "GITHUB_OUTPUT": str(w.tmp / "plan-job-output"),
+    }
+    what = ["--plan", f"{stack}={plan}"] if plan is not None else ["--no-plan", stack]
+    proc = subprocess.run(
+        [
+            local_gatekeeper(),
+            "gate",
+            *what,
+            "--bundle-out",
+            str(out),
+            "--head-sha",
+            head_sha,
+            "--matrix-legs",
+            str(legs),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def matrix_run(
+    w: World,
+    pr: Pull,
+    stacks: dict[str, Path | None],
+    *,
+    running: tuple[str, ...] = (),
+    failed: tuple[str, ...] = (),
+    head_sha: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> Any:
+    """The plan workflow's run: a `changes` job, then one `plan (STACK)` job per stack, each
+    uploading `gatekeeper-plan-STACK` unless it is still running or failed. `head_sha` makes a
+    leg bundle another commit; `labels` gives a leg another label than its stack's."""
+    run = w.st.add_workflow_run(
+        pr.head_sha, name="plan", path=".github/workflows/plan.yml", status="in_progress"
+    )
+    w.st.add_job(run, "changes")
+    jobs = {s: w.st.add_job(run, f"plan ({s})", status="in_progress") for s in stacks}
+    for stack, plan in stacks.items():
+        if stack in running:
+            continue
+        if stack in failed:
+            w.st.finish_job(run, jobs[stack], "failure")
+            continue
+        sha = (head_sha or {}).get(stack, pr.head_sha)
+        label = (labels or {}).get(stack, stack)
+        files = leg_bundle(w, sha, label, plan, legs=len(stacks))
+        w.st.add_artifact(run, f"gatekeeper-plan-{stack}", files)
+        w.st.finish_job(run, jobs[stack])
+    return run
+
+
+def test_matrix_leg_replacing_prod_db_needs_two_distinct_humans(world: World) -> None:
+    """Three legs: `db` replaces the prod database, `network` only updates, `dns` has nothing
+    to plan (its no-plan marker). One gate over all of them: one digest, one decision."""
+    w = world
+    w.with_ = MATRIX_WITH
+    pr, operator = copilot_pr(w)
+    run = matrix_run(w, pr, {"db": DB_PLAN, "network": NETWORK_PLAN, "dns": None})
+    step = w.on_plan_completed(pr, run)
+    check = assert_blocked(w, pr, step)
+    text = _check_text(check) + step.summary
+    assert DB_ADDRESS in text, text
+    assert step.outputs.get("gated-count") == "1", step.describe()
+    assert step.outputs.get("approvals-required") == "2"
+    # the three bundles were each fetched once
+    assert w.srv.count(r"/actions/artifacts/\d+/zip$") == 3
+    report = json.loads((w.runner.workspace / step.outputs["report-path"]).read_text())
+    source = report["pull_request"]["analysis_source"]
+    assert [b["artifact"] for b in source["bundles"]] == [
+        "gatekeeper-plan-db",
+        "gatekeeper-plan-dns",
+        "gatekeeper-plan-network",
+    ]
+    assert source["no_plan"] == ["dns"]
+    assert sorted(p["label"] for p in report["plans"]) == ["db", "network"]
+
+    for who in (operator, "bob"):
+        step = w.on_review(pr, w.st.add_review(pr, who, "APPROVED"))
+        assert_blocked(w, pr, step)
+    step = w.on_review(pr, w.st.add_review(pr, "carol", "APPROVED"))
+    assert_allowed(w, pr, step)
+    assert step.outputs.get("approvals-counted") == "2"
+
+
+def test_matrix_leg_still_running_is_plan_pending(world: World) -> None:
+    w = world
+    pr, _ = copilot_pr(w)
+    run = matrix_run(w, pr, {"db": DB_PLAN, "network": NETWORK_PLAN, "dns": None}, running=("dns",))
+    step = w.gate("pull_request_target", w.events.pull_request(pr, "synchronize"), **MATRIX_WITH)
+    check = assert_blocked(w, pr, step)
+    headline = step.outputs["headline"]
+    assert headline.startswith(f"blocked: plan pending for {pr.head_sha}"), headline
+    assert "1 of 4 jobs still running ('plan (dns)')" in headline, headline
+    assert step.outputs.get("plan-digest") == ""  # never a decision on part of the matrix
+    assert w.srv.count(r"/actions/artifacts/\d+/zip$") == 0
+    assert "plan pending" in _check_text(check)
+    assert run.status == "in_progress"
+
+
+def test_matrix_leg_failed_is_an_error_naming_it(world: World) -> None:
+    w = world
+    pr, _ = copilot_pr(w)
+    run = matrix_run(w, pr, {"db": DB_PLAN, "network": NETWORK_PLAN, "dns": None}, failed=("dns",))
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    step = w.on_plan_completed(pr, run, **MATRIX_WITH)
+    assert step.returncode == 2, step.describe()
+    assert step.outputs.get("decision") == "error"
+    check = w.latest_check(pr.head_sha)
+    assert check.conclusion == "failure"
+    title = (check.output or {}).get("title", "")
+    assert "'plan (dns)' (failure)" in title, title
+    assert "plan (dns)" in step.stderr + step.stdout
+
+
+def test_matrix_duplicate_label_is_refused(world: World) -> None:
+    w = world
+    pr, _ = copilot_pr(w)
+    # the `network` leg labels its plan `db`, as the db leg does
+    run = matrix_run(
+        w, pr, {"db": DB_PLAN, "network": NETWORK_PLAN, "dns": None}, labels={"network": "db"}
+    )
+    step = w.on_plan_completed(pr, run, **MATRIX_WITH)
+    assert_blocked(w, pr, step)
+    headline = step.outputs["headline"]
+    assert (
+        "'gatekeeper-plan-db' and 'gatekeeper-plan-network' both hold the plan labelled 'db'"
+        in (headline)
+    ), headline
+    assert step.outputs.get("plan-digest") == ""
+
+
+def test_matrix_bundle_of_an_older_head_is_refused(world: World) -> None:
+    w = world
+    pr, _ = copilot_pr(w)
+    old = pr.head_sha
+    w.st.push(pr, {"message": "Tweak", "author": "Copilot", "contents": {"infra/x.tf": "# x\n"}})
+    # the db leg uploaded the bundle it made for the previous head
+    run = matrix_run(
+        w, pr, {"db": DB_PLAN, "network": NETWORK_PLAN, "dns": None}, head_sha={"db": old}
+    )
+    step = w.on_plan_completed(pr, run, **MATRIX_WITH)
+    assert_blocked(w, pr, step)
+    headline = step.outputs["headline"]
+    assert "artifact 'gatekeeper-plan-db'" in headline, headline
+    assert f"made for commit {old[:12]}, not the head {pr.head_sha[:12]}" in headline, headline
+    assert step.outputs.get("plan-digest") == ""
+
+
+def test_matrix_override_digest_across_legs_is_what_sign_computes(world: World) -> None:
+    """Two legs with gated changes: `gatekeeper sign --bundle DIR` over every leg's artifact
+    signs the digest the gate reports, and the gate counts it."""
+    w = world
+    w.with_ = MATRIX_WITH
+    pr, _ = copilot_pr(w)
+    run = matrix_run(w, pr, {"db": DB_PLAN, "cache": CACHE_PLAN, "network": NETWORK_PLAN})
+    step = w.on_plan_completed(pr, run)
+    assert_blocked(w, pr, step)
+    digest = step.outputs.get("plan-digest")
+    assert digest and len(digest) == 64
+    assert step.outputs.get("gated-count") == "2"
+    assert "--bundle gatekeeper-plans/" in step.summary + _check_text(w.latest_check(pr.head_sha))
+
+    # `gh run download RUN -p 'gatekeeper-plan-*' -D gatekeeper-plans`: one folder per artifact
+    folder = w.tmp / "gatekeeper-plans"
+    for art in run.artifacts:
+        (folder / art.name).mkdir(parents=True)
+        with zipfile.ZipFile(io.BytesIO(art.data)) as zf:
+            zf.extractall(folder / art.name)
+    comment = sign_override(w, pr, bundle=folder)
+    signed = re.search(r"^plan_sha256: ([0-9a-f]{64})$", comment.body, re.M)
+    assert signed and signed.group(1) == digest
+    step = w.on_comment(pr, comment)
+    check = assert_allowed(w, pr, step)
+    assert "override" in (_check_text(check) + step.summary).lower()
+    assert step.outputs.get("plan-digest") == digest

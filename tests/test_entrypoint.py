@@ -439,3 +439,30 @@ def test_example_policy_is_valid(image_venv: Path, tmp_path: Path) -> None:
 def test_output_file_parser_reads_both_forms() -> None:
     text = "a=1\nb<<ghadelimiter_x\nline1\nline2\nghadelimiter_x\n"
     assert parse_output_file(text) == {"a": "1", "b": "line1\nline2"}
+
+
+def test_matrix_plan_example_uploads_one_bundle_per_leg() -> None:
+    """examples/plan-matrix.yml: stacks from a changed-paths step, fail-fast off, one artifact
+    per leg (the gate's pattern `gatekeeper-plan-*`), every leg recording the matrix size, and
+    a no-plan marker when no stack changed."""
+    doc = _workflows()["plan-matrix.yml"]
+    assert set(doc[True]) == {"pull_request"}
+    changes, plan = doc["jobs"]["changes"], doc["jobs"]["plan"]
+    assert plan["needs"] == "changes"
+    assert plan["strategy"]["fail-fast"] is False
+    assert plan["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.changes.outputs.stacks) }}"
+    for job in (changes, plan):
+        assert job["permissions"] == {"contents": "read"}
+    uploads = [s for s in plan["steps"] if "upload-artifact" in str(s.get("uses", ""))]
+    assert [u["with"]["name"] for u in uploads] == ["gatekeeper-plan-${{ matrix.stack }}"]
+    marker = [s for s in changes["steps"] if "upload-artifact" in str(s.get("uses", ""))]
+    assert [u["with"]["name"] for u in marker] == ["gatekeeper-plan-none"]
+    bundle = next(s for s in plan["steps"] if "--bundle-out" in str(s.get("run", "")))
+    assert "--matrix-legs" in bundle["run"] and "--no-plan" in bundle["run"]
+    assert bundle["env"]["LEGS"] == "${{ strategy.job-total }}"
+    setup = [s for s in plan["steps"] if "setup-terraform" in str(s.get("uses", ""))]
+    assert setup and setup[0]["with"]["terraform_wrapper"] is False
+    # the gate's pattern matches every artifact name the workflow can upload
+    from gatekeeper import globs
+
+    assert all(globs.match("gatekeeper-plan-*", u["with"]["name"]) for u in uploads + marker)

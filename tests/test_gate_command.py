@@ -698,7 +698,7 @@ def test_request_budget(
     setup: str,
     gate: Runner,
 ) -> None:
-    """A PR with 100 commits, 50 reviews and 200 comments: at most 13 (single) or 17 (split)
+    """A PR with 100 commits, 50 reviews and 200 comments: at most 13 (single) or 18 (split)
     requests for the evaluation (snapshot, trust root, analysis, head checks, check run). The
     sticky comment is counted separately (its own module lists the comments again before it
     edits).
@@ -706,8 +706,9 @@ def test_request_budget(
     Issue 10 added five reads, one each, whatever the size of the PR: the default branch's
     head (the trust root), the pushers (activity), the open PRs of the head, its `gatekeeper`
     check runs and its commit statuses (tamper check). The single-workflow run, comment
-    included, stays within the original budget of 15; the split setup needs 19 (its plan
-    artifact alone takes 4)."""
+    included, stays within the original budget of 15; the split setup needs 20 (its plan
+    artifact alone takes 5: runs, artifacts, the run's jobs for pending or failed legs, the
+    download's redirect and blob)."""
     st = gh_server.state
     base_repo(st, policy=POLICY_YML + "overrides:\n  namespace_domain: acme.example\n")
     pr = busy_pr(st)
@@ -736,7 +737,7 @@ def test_request_budget(
         r"/commits/[0-9a-f]{40}/statuses\?",
     ):
         assert len([c for c in calls if re.search(new_read, c)]) == 1, (new_read, calls)
-    evaluation_budget, run_budget = (13, 15) if setup == "single" else (17, 19)
+    evaluation_budget, run_budget = (13, 15) if setup == "single" else (18, 20)
     assert evaluation <= evaluation_budget, calls
     # with the sticky comment (created on the first run, edited in place afterwards)
     for attempt in ("create", "update"):
@@ -1324,3 +1325,89 @@ def test_no_log_line_starts_with_a_workflow_command(
     out = capsys.readouterr().out
     assert out.endswith("\n") and out.count("\n") == 1  # the runner splits lines at \n
     assert not out.lstrip().startswith("::") and "add-mask::x" in out
+
+
+# ------------------------------------------------- a matrix of plan jobs (issue 16)
+
+
+def leg_bundle(gate: Runner, tmp_path: Path, pr: Pull, name: str, *argv: str) -> bytes:
+    """A matrix leg's `gatekeeper gate --bundle-out DIR ...` on the pull_request event, in the
+    job `plan` (GITHUB_JOB); returns the bundle it wrote."""
+    out_dir = tmp_path / f"leg-{name}"
+    res = gate(
+        "pull_request",
+        pr_event(pr),
+        *argv,
+        "--bundle-out",
+        str(out_dir),
+        env={"GITHUB_TOKEN": None, "GITHUB_JOB": "plan"},
+    )
+    assert res.code == 0, res.err
+    return (out_dir / "gatekeeper-bundle.json").read_bytes()
+
+
+def test_matrix_leg_writes_its_label_marker_and_matrix(
+    gh_server: GHServer, tmp_path: Path, gate: Runner
+) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = agent_pr(st)
+    doc = json.loads(
+        leg_bundle(gate, tmp_path, pr, "dns", "--no-plan", "dns", "--matrix-legs", "3")
+    )
+    assert (doc["plans"], doc["no_plan"]) == ([], "dns")
+    assert doc["matrix"] == {"job": "plan", "legs": 3}
+    assert (doc["pr_number"], doc["head_sha"]) == (pr.number, pr.head_sha)
+    assert gh_server.count() == 0  # the plan job never calls the API
+
+    res = gate(
+        "pull_request", pr_event(pr), "--plan", GATED_PLAN, "--no-plan", "x",
+        "--bundle-out", str(tmp_path / "bad"), env={"GITHUB_TOKEN": None},
+    )  # fmt: skip
+    assert res.code == 2 and "--no-plan and plans exclude each other" in res.err
+    res = gate(
+        "pull_request", pr_event(pr), "--plan", GATED_PLAN, "--matrix-legs", "3",
+        "--bundle-out", str(tmp_path / "bad"), env={"GITHUB_TOKEN": None, "GITHUB_JOB": None},
+    )  # fmt: skip
+    assert res.code == 2 and "GITHUB_JOB" in res.err
+    assert "Traceback" not in res.err
+
+
+def test_matrix_with_a_leg_that_uploaded_nothing_is_never_decided(
+    gh_server: GHServer, tmp_path: Path, gate: Runner
+) -> None:
+    """Two of three legs uploaded a bundle, and the run says success: plan pending, never a
+    decision on two thirds of the matrix; the missing leg's marker completes it."""
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    legs = ("--matrix-legs", "3")
+    run = st.add_workflow_run(pr.head_sha)
+    for stack, plan in (("db", GATED_PLAN), ("net", EMPTY_PLAN)):
+        data = leg_bundle(gate, tmp_path, pr, stack, "--plan", f"{stack}={plan}", *legs)
+        st.add_artifact(run, f"gatekeeper-plan-{stack}", {"gatekeeper-bundle.json": data})
+        st.add_job(run, f"plan ({stack})")
+    st.add_job(run, "plan (dns)")
+    with_pattern = {"INPUT_ARTIFACT-NAME": "gatekeeper-plan-*"}
+    res = gate("pull_request_target", pr_event(pr), env=with_pattern)
+    assert res.code == 1, res.out
+    assert "matrix job 'plan' has 3 legs and 2 plan bundles" in res.outputs["headline"]
+    assert res.outputs["plan-digest"] == ""
+
+    marker = leg_bundle(gate, tmp_path, pr, "dns", "--no-plan", "dns", *legs)
+    st.add_artifact(run, "gatekeeper-plan-dns", {"gatekeeper-bundle.json": marker})
+    gh_server.reset_log()
+    res = gate("pull_request_target", pr_event(pr), env=with_pattern)
+    assert res.code == 1 and res.outputs["gated-count"] == "1", res.out
+    assert res.outputs["headline"].startswith("blocked: 1 more approval needed"), res.outputs
+    assert gh_server.count(r"/actions/artifacts/\d+/zip$") == 3
+    assert gh_server.count(r"/actions/runs/\d+/jobs") == 1
+
+
+def test_leg_options_need_bundle_out(gh_server: GHServer, gate: Runner) -> None:
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    res = gate("pull_request_target", pr_event(pr), "--no-plan", "dns")
+    assert res.code == 2 and "they need --bundle-out DIR" in res.err
+    assert gh_server.count() == 0

@@ -692,7 +692,6 @@ def test_every_spec_operation_has_a_handler_or_is_listed() -> None:
         "users/update-authenticated",
         "repos/create-or-update-file-contents",
         "repos/delete-file",
-        "actions/list-jobs-for-workflow-run",
         "actions/set-github-actions-default-workflow-permissions-repository",
         "apps/get-authenticated",
         "apps/get-repo-installation",

@@ -321,6 +321,65 @@ def test_bundle_from_the_split_setup(
     assert "not the head" in err
 
 
+def test_bundles_of_a_matrix_sign_the_digest_of_all_legs(
+    env: GHServer,
+    keys: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """`--bundle DIR` (what `gh run download -p 'gatekeeper-plan-*' -D DIR` writes) takes every
+    leg, combined as the gate combines them: the digest of all plans together. A set missing a
+    leg, or two legs with one label, is refused before anything is signed."""
+    from gatekeeper.transport import MatrixLeg, write_bundle
+
+    scene = seed(env, signer_line(keys["alice"]))
+    n, head = scene.pr.number, scene.pr.head_sha
+    folder = tmp_path / "gatekeeper-plans"
+    legs = MatrixLeg("plan", 3)
+    for stack, plan in (("db", PROD_DB), ("keys", AWKWARD)):
+        plans = read_plans([PlanArg(stack, str(plan))])
+        write_bundle(
+            plans,
+            str(folder / f"gatekeeper-plan-{stack}"),
+            repository=REPO,
+            head_sha=head,
+            matrix=legs,
+        )
+    code, out, err = run(
+        capsys, scene, keys["alice"], "--bundle", str(folder), "--yes-i-confirm", str(n)
+    )
+    assert code == 2 and out == "" and "has 3 legs and 2 plan bundles" in err
+
+    write_bundle(
+        [], str(folder / "gatekeeper-plan-dns"), repository=REPO, head_sha=head, no_plan="dns",
+        matrix=legs,
+    )  # fmt: skip
+    code, out, err = run(
+        capsys, scene, keys["alice"], "--bundle", str(folder), "--yes-i-confirm", str(n)
+    )
+    assert code == 0, err
+    together = gate_analysis(POLICY, ("db", PROD_DB), ("keys", AWKWARD))
+    (block,) = extract_override_blocks(out)
+    message = parse_message(split_block(block.content)[0])
+    assert message.plan_sha256 == together.plan_digest
+    assert len(message.changes) == len(together.gated) > 1
+    assert counts(scene, out, gate_context(scene, together)).satisfied
+    assert "gatekeeper-plan-dns" in err and ": db, keys" in err  # what the signer is shown
+
+    dup = tmp_path / "dup"
+    for name in ("gatekeeper-plan-a", "gatekeeper-plan-b"):
+        write_bundle(
+            read_plans([PlanArg("db", str(PROD_DB))]),
+            str(dup / name),
+            repository=REPO,
+            head_sha=head,
+        )
+    code, out, err = run(
+        capsys, scene, keys["alice"], "--bundle", str(dup), "--yes-i-confirm", str(n)
+    )
+    assert code == 2 and out == "" and "both hold the plan labelled 'db'" in err
+
+
 def test_prompt_accepts_the_typed_pr_number(
     env: GHServer,
     keys: dict[str, Path],

@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,19 +153,24 @@ class FakeActions:
         runs: list[dict[str, Any]],
         arts: dict[int, list[dict[str, Any]]],
         blobs: dict[int, bytes],
+        jobs: dict[int, list[dict[str, Any]]] | None = None,
     ) -> None:
-        self.runs, self.arts, self.blobs = runs, arts, blobs
+        self.runs, self.arts, self.blobs, self.jobs = runs, arts, blobs, jobs or {}
         self.downloads: list[int] = []
 
     def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]:
         return [r for r in self.runs if r["head_sha"] == head_sha]
 
-    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]:
+    def run_jobs(self, repo: str, run_id: int) -> list[dict[str, Any]]:
+        return self.jobs.get(run_id, [])
+
+    def run_artifacts(self, repo: str, run_id: int, name: str | None) -> list[dict[str, Any]]:
         return self.arts.get(run_id, [])
 
-    def download_artifact(self, repo: str, artifact_id: int) -> bytes:
-        self.downloads.append(artifact_id)
-        return self.blobs[artifact_id]
+    def download_artifacts(self, repo: str, ids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        for artifact_id in ids:
+            self.downloads.append(artifact_id)
+            yield artifact_id, self.blobs[artifact_id]
 
 
 PR = 7  # the pull request fetch() asks for: #7 into main
@@ -429,3 +435,204 @@ def test_untrusted_plan_paths_follow_the_default_gate_paths() -> None:
     assert transport.UNTRUSTED_PLAN_PATHS == (".github/workflows/", ".github/actions/")
     for prefix in transport.UNTRUSTED_PLAN_PATHS:
         assert prefix + "**" in defaults.GATE_PATHS
+
+
+# --------------------------------------------------- a matrix: one bundle per leg
+
+
+def leg(
+    stack: str,
+    scenario: str | None,
+    *,
+    legs: int | None = 3,
+    head: str = HEAD,
+    job: str = "plan",
+) -> bytes:
+    """The bundle one matrix leg uploads (`--plan STACK=... --matrix-legs N`, or `--no-plan`)."""
+    plans = []
+    if scenario is not None:
+        path = FIXTURES / scenario / "plan.json"
+        plans = [parse_plan(path.read_bytes(), label=stack, path=str(path))]
+    doc = build_bundle(plans, repository=REPO, head_sha=head)
+    doc["pr_number"], doc["base_ref"] = PR, "main"
+    if scenario is None:
+        doc["no_plan"] = stack
+    if legs is not None:
+        doc["matrix"] = {"job": job, "legs": legs}
+    return zipped(doc)
+
+
+def job(name: str, status: str = "completed", conclusion: str | None = "success") -> dict[str, Any]:
+    return {"id": hash(name) % 10**6, "name": name, "status": status, "conclusion": conclusion}
+
+
+def matrix(
+    bundles: dict[str, bytes],
+    *,
+    jobs: list[dict[str, Any]] | None = None,
+    cls: type[FakeActions] = FakeActions,
+    **run_kw: Any,
+) -> FakeActions:
+    """Run 1 with one `gatekeeper-plan-STACK` artifact per entry (ids 11, 12, ...)."""
+    arts, blobs = [], {}
+    for i, (stack, data) in enumerate(sorted(bundles.items())):
+        arts.append(art(11 + i, data, 1, name=f"gatekeeper-plan-{stack}"))
+        blobs[11 + i] = data
+    if jobs is None:
+        jobs = [job("changes"), *(job(f"plan ({s})") for s in sorted(bundles))]
+    return cls([run(1, **run_kw)], {1: arts}, blobs, {1: jobs})
+
+
+def fetch_all(api: FakeActions, pattern: str = "gatekeeper-plan-*") -> transport.Fetched:
+    return fetch_analysis(
+        api,
+        repository=REPO,
+        head_sha=HEAD,
+        policy=POLICY,
+        pr_number=PR,
+        base_ref="main",
+        artifact=pattern,
+    )
+
+
+THREE = {
+    "db": leg("db", "replace_prod_db"),
+    "net": leg("net", "no_changes"),
+    "dns": leg("dns", None),
+}
+
+
+def test_matrix_is_one_analysis_with_one_digest() -> None:
+    api = matrix(THREE)
+    got = fetch_all(api)
+    assert got.analysis is not None
+    assert [p.label for p in got.analysis.plans] == ["db", "net"]
+    assert [c.change.plan for c in got.analysis.gated] == ["db"]
+    assert got.no_plan == ("dns",)
+    assert [a[0] for a in got.artifacts] == [f"gatekeeper-plan-{s}" for s in ("db", "dns", "net")]
+    assert sorted(api.downloads) == [11, 12, 13]
+    # the digest is the one of the same plans analyzed together, whatever the download order
+    alone = load(bundle_of(plan("replace_prod_db")))
+    assert got.analysis.plan_digest == alone.plan_digest
+
+    class Backwards(FakeActions):
+        def download_artifacts(self, repo: str, ids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+            return super().download_artifacts(repo, list(reversed(ids)))
+
+    backwards = matrix(THREE, cls=Backwards)
+    again = fetch_all(backwards)
+    assert backwards.downloads == [13, 12, 11]
+    assert again.analysis is not None and again.analysis.plan_digest == got.analysis.plan_digest
+    assert [p.label for p in again.analysis.plans] == ["db", "net"]
+
+
+def test_a_name_is_exact_a_pattern_matches() -> None:
+    api = matrix(THREE)
+    got = fetch_all(api, "gatekeeper-plan")
+    assert got.analysis is None and "has no artifact 'gatekeeper-plan'" in got.why
+    assert api.downloads == []
+    # one leg of a three-leg matrix, by name or by a narrower pattern: never part of it
+    with pytest.raises(BundleError, match="has 3 legs and 1 plan bundle "):
+        fetch_all(api, "gatekeeper-plan-db")
+    assert api.downloads == [11]
+    with pytest.raises(BundleError, match="has 3 legs and 2 plan bundles"):
+        fetch_all(api, "gatekeeper-plan-d*")
+    got = fetch_all(api, "gatekeeper-plan-x*")
+    assert got.analysis is None and "has no artifact matching 'gatekeeper-plan-x*'" in got.why
+
+
+def test_matrix_pending_and_failed_legs() -> None:
+    running = matrix(
+        {k: v for k, v in THREE.items() if k != "dns"},
+        jobs=[job("plan (db)"), job("plan (dns)", "in_progress", None)],
+        status="in_progress",
+        conclusion=None,
+    )
+    got = fetch_all(running)
+    assert got.analysis is None and running.downloads == []
+    assert got.why == "plan run #1 is in_progress: 1 of 2 jobs still running ('plan (dns)')"
+
+    failed = matrix(
+        {k: v for k, v in THREE.items() if k != "dns"},
+        jobs=[job("plan (db)"), job("plan (dns)", conclusion="cancelled")],
+        conclusion="cancelled",
+    )
+    with pytest.raises(transport.PlanRunFailed, match=r"'plan \(dns\)' \(cancelled\)"):
+        fetch_all(failed)
+    assert failed.downloads == []
+    # a failed job fails the plan even when the run itself says success (continue-on-error)
+    with pytest.raises(transport.PlanRunFailed, match=r"'plan \(db\)' \(failure\)"):
+        fetch_all(matrix(THREE, jobs=[job("plan (db)", conclusion="failure")]))
+
+
+@pytest.mark.parametrize(
+    ("bundles", "message"),
+    [
+        (
+            {**THREE, "net": leg("db", "no_changes")},
+            "'gatekeeper-plan-db' and 'gatekeeper-plan-net' both hold the plan labelled 'db'",
+        ),
+        (
+            {**THREE, "dns": leg("db", None)},
+            "both hold the plan labelled 'db'",  # a no-plan marker cannot stand in for a plan
+        ),
+        (
+            {**THREE, "net": leg("net", "no_changes", head="c" * 40)},
+            "artifact 'gatekeeper-plan-net': .*made for commit cccccccccccc, not the head",
+        ),
+        (
+            {k: v for k, v in THREE.items() if k != "dns"},
+            "matrix job 'plan' has 3 legs and 2 plan bundles",
+        ),
+        (
+            {**THREE, "net": leg("net", "no_changes", legs=4)},
+            "disagree on how many legs",
+        ),
+    ],
+)
+def test_matrix_bundles_refused(bundles: dict[str, bytes], message: str) -> None:
+    with pytest.raises(BundleError, match=message):
+        fetch_all(matrix(bundles))
+
+
+def test_matrix_takes_the_newest_artifact_of_each_name_and_checks_every_digest() -> None:
+    api = matrix(THREE)
+    stale = leg("db", "no_changes")
+    api.arts[1].append(art(5, stale, 1, name="gatekeeper-plan-db"))  # an older upload
+    api.blobs[5] = stale
+    got = fetch_all(api)
+    assert got.analysis is not None and len(got.analysis.gated) == 1
+    assert 5 not in api.downloads
+    api.blobs[13] = b"swapped"
+    got = fetch_all(api)
+    assert got.analysis is None and "'gatekeeper-plan-net'" in got.why
+    assert "does not match its digest" in got.why
+
+
+def test_legs_outside_a_matrix_and_markers_alone() -> None:
+    # bundles without a matrix record are simply all of them; only markers: nothing to gate
+    got = fetch_all(matrix({"a": leg("a", None, legs=None), "b": leg("b", None, legs=None)}))
+    assert got.analysis is not None and got.analysis.plans == () and got.no_plan == ("a", "b")
+    # a bundle with no plan and no marker is still refused
+    empty = zipped({**bundle_of(), "pr_number": PR, "base_ref": "main"})
+    with pytest.raises(BundleError, match="holds no plan"):
+        fetch_all(matrix({"a": empty, "b": leg("b", None, legs=None)}))
+    with pytest.raises(BundleError, match="no-plan marker that holds plans"):
+        load({**bundle_of(plan("no_changes")), "no_plan": "x"})
+
+
+def test_write_bundle_records_the_leg(tmp_path: Path) -> None:
+    path = write_bundle(
+        [],
+        str(tmp_path),
+        repository=REPO,
+        head_sha=HEAD,
+        no_plan="dns",
+        matrix=transport.MatrixLeg("plan", 3),
+    )
+    doc = json.loads(Path(path).read_bytes())
+    assert (doc["plans"], doc["no_plan"], doc["matrix"]) == ([], "dns", {"job": "plan", "legs": 3})
+    with pytest.raises(BundleError, match="holds no plans"):
+        write_bundle(
+            [plan("no_changes")], str(tmp_path), repository=REPO, head_sha=HEAD, no_plan="x"
+        )

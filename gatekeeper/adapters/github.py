@@ -18,11 +18,12 @@ import base64
 import http.client
 import random
 import re
+import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper import __version__
 from gatekeeper.errors import EXIT_BLOCK, EXIT_INPUT, ApiError
@@ -36,11 +37,15 @@ from gatekeeper.facts import (
     dig,
 )
 
+if TYPE_CHECKING:
+    from github.Requester import Requester
+
 T = TypeVar("T")
 PER_PAGE = 100
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 # Activity types that put commits on a branch: whoever did one is an operator.
 PUSH_ACTIVITIES = frozenset({"push", "force_push", "branch_creation"})
+DOWNLOAD_WORKERS = 8  # parallel artifact downloads (one bundle per matrix leg)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -125,19 +130,39 @@ class GitHubClient:
         self._clock = clock
         self._wall = wall_clock
         self._deadline = clock() + self.retry.total_seconds
-        self.gh = github.Github(
-            base_url=self.api_url,
-            auth=github.Auth.Token(token),
-            timeout=self.retry.timeout,
-            retry=None,
-            per_page=PER_PAGE,
-            user_agent=f"plan-gatekeeper/{__version__}",
-            seconds_between_requests=None,
-            seconds_between_writes=seconds_between_writes or None,
-            lazy=True,
-        )
-        self._req = self.gh.requester
+
+        def make() -> github.Github:
+            return github.Github(
+                base_url=self.api_url,
+                auth=github.Auth.Token(token),
+                timeout=self.retry.timeout,
+                retry=None,
+                per_page=PER_PAGE,
+                user_agent=f"plan-gatekeeper/{__version__}",
+                seconds_between_requests=None,
+                seconds_between_writes=seconds_between_writes or None,
+                lazy=True,
+            )
+
+        self.gh = make()
+        self._make = make
+        self._main_req = self.gh.requester
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
         self.requests = 0  # requests sent, retries included
+
+    @property
+    def _req(self) -> Requester:
+        """PyGithub's requester for this thread. Its connection object holds the request in
+        flight, so it must not be shared: a worker thread (parallel artifact downloads) gets
+        its own, made with the same settings."""
+        if threading.get_ident() == self._owner:
+            return self._main_req
+        req = getattr(self._local, "req", None)
+        if req is None:
+            req = self._local.req = self._make().requester
+        return req
 
     # ------------------------------------------------------------------ the retry loop
     def _call(
@@ -155,7 +180,8 @@ class GitHubClient:
         attempt = 0
         while True:
             attempt += 1
-            self.requests += 1
+            with self._count_lock:
+                self.requests += 1
             try:
                 return self._once(what, fn)
             except _Retry as r:
@@ -443,14 +469,70 @@ class GitHubClient:
         )
         return [r for r in runs if isinstance(r, dict)]
 
-    def run_artifacts(self, repo: str, run_id: int, name: str) -> list[dict[str, Any]]:
+    def run_artifacts(self, repo: str, run_id: int, name: str | None) -> list[dict[str, Any]]:
+        """The run's artifacts: those named `name`, or every one (None: the caller matches a
+        pattern), read page by page."""
         arts = self.paginate(
             f"/repos/{repo}/actions/runs/{run_id}/artifacts",
-            {"name": name},
+            {"name": name} if name is not None else {},
             what=f"list artifacts of run {run_id}",
             key="artifacts",
         )
         return [a for a in arts if isinstance(a, dict)]
+
+    def run_jobs(self, repo: str, run_id: int) -> list[dict[str, Any]]:
+        """The jobs of the run's latest attempt (one per matrix leg), page by page."""
+        jobs = self.paginate(
+            f"/repos/{repo}/actions/runs/{run_id}/jobs",
+            {"filter": "latest"},
+            what=f"list jobs of run {run_id}",
+            key="jobs",
+        )
+        return [j for j in jobs if isinstance(j, dict)]
+
+    def download_artifacts(
+        self, repo: str, artifact_ids: Sequence[int], *, workers: int = DOWNLOAD_WORKERS
+    ) -> Iterator[tuple[int, bytes]]:
+        """Each artifact's zip, as it arrives: at most `workers` downloads at a time (GitHub
+        counts concurrent requests against its secondary rate limit). None starts after the
+        time budget is spent: ApiUnavailable instead. Stopping early (the caller refused a
+        bundle) cancels the downloads not started yet."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        todo = list(artifact_ids)
+        if len(todo) <= 1:
+            for art_id in todo:
+                yield art_id, self.download_artifact(repo, art_id)
+            return
+
+        def one(art_id: int) -> bytes:
+            if self._clock() > self._deadline:
+                raise ApiUnavailable(
+                    f"GitHub API unavailable: downloading {len(todo)} plan bundles took longer "
+                    f"than the {self.retry.total_seconds:.0f}s time budget",
+                    "the check stays blocked; raise time-budget, or re-run the gate",
+                )
+            return self.download_artifact(repo, art_id)
+
+        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="artifact")
+        try:
+            pending: dict[Future[bytes], int] = {}
+            queue = iter(todo)
+            for art_id in queue:
+                pending[pool.submit(one, art_id)] = art_id
+                if len(pending) >= workers:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    art_id = pending.pop(fut)
+                    data = fut.result()
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending[pool.submit(one, nxt)] = nxt
+                    yield art_id, data
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def download_artifact(self, repo: str, artifact_id: int) -> bytes:
         """The artifact's zip: the API answers 302 to a pre-signed blob URL, fetched without

@@ -66,7 +66,9 @@ from gatekeeper.transport import (
     DEFAULT_PLAN_WORKFLOW,
     BundleError,
     Fetched,
+    MatrixLeg,
     fetch_analysis,
+    is_artifact_pattern,
     untrusted_plan_changes,
     write_bundle,
 )
@@ -113,6 +115,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="plan job of the split setup: write the plan bundle to DIR (upload it as the "
         f"artifact {DEFAULT_ARTIFACT!r}) and exit; no GitHub API calls",
     )
+    p.add_argument(
+        "--no-plan",
+        metavar="LABEL",
+        help="with --bundle-out, instead of plans: this matrix leg (stack LABEL) legitimately "
+        "has nothing to plan; the gate accepts the marker in place of its bundle",
+    )
+    p.add_argument(
+        "--matrix-legs",
+        type=int,
+        metavar="N",
+        help="with --bundle-out in a matrix job: its number of legs (${{ strategy.job-total }});"
+        " the gate then refuses the set unless every leg uploaded a bundle",
+    )
     p.add_argument("--head-sha", metavar="SHA", help="the PR head the plans were made for")
     p.add_argument("--pr", type=int, metavar="N", help="pull request number (workflow_dispatch)")
     p.add_argument(
@@ -121,7 +136,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help=f"split setup: the plan workflow file (default {DEFAULT_PLAN_WORKFLOW})",
     )
     p.add_argument(
-        "--artifact", metavar="NAME", help=f"bundle artifact (default {DEFAULT_ARTIFACT})"
+        "--artifact",
+        metavar="NAME",
+        help=f"bundle artifact (default {DEFAULT_ARTIFACT}), or a pattern such as "
+        "'gatekeeper-plan-*': one bundle per matrix leg, evaluated together",
     )
     p.add_argument("--check-name", metavar="NAME", help=f"check run name (default {CHECK_NAME})")
     p.add_argument(
@@ -269,7 +287,11 @@ def run(args: argparse.Namespace) -> int:
     env = actions.environ()
     opts = _options(args, env)
     if args.bundle_out:
-        return _write_bundle(args.bundle_out, opts, env)
+        return _write_bundle(args.bundle_out, opts, env, args)
+    if args.no_plan is not None or args.matrix_legs is not None:
+        raise EventError(
+            "--no-plan and --matrix-legs describe a plan job's bundle: they need --bundle-out DIR"
+        )
     aenv = actions.read_env(env)
     payload = actions.load_event(aenv.event_path)
     event = actions.parse_event(aenv.event_name, payload, aenv.repository, pr_number=opts.pr)
@@ -330,7 +352,31 @@ def _doctor(client: GitHubClient, aenv: actions.ActionsEnv, opts: Options) -> No
     actions.append_summary(aenv.summary_path, f"### gatekeeper doctor (advisory)\n\n{rows}\n")
 
 
-def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
+def _leg_args(
+    args: argparse.Namespace, opts: Options, env: Mapping[str, str]
+) -> tuple[str | None, MatrixLeg | None]:
+    """--no-plan and --matrix-legs: what a matrix leg records about itself."""
+    no_plan = args.no_plan
+    if no_plan is not None and opts.plans:
+        raise EventError(
+            "--no-plan and plans exclude each other",
+            "a leg uploads either its plan's bundle or the no-plan marker",
+        )
+    legs = args.matrix_legs
+    if legs is None:
+        return no_plan, None
+    job = env.get("GITHUB_JOB", "").strip()
+    if legs < 1 or not job:
+        raise EventError(
+            f"--matrix-legs {legs}: needs a positive number of legs and GITHUB_JOB (the job id)",
+            "in a matrix job pass --matrix-legs ${{ strategy.job-total }}",
+        )
+    return no_plan, MatrixLeg(job, legs)
+
+
+def _write_bundle(
+    out_dir: str, opts: Options, env: Mapping[str, str], args: argparse.Namespace
+) -> int:
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
 
     repo = env.get("GITHUB_REPOSITORY", "").strip()
@@ -361,12 +407,23 @@ def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
         )
     if not repo:
         raise EventError("--bundle-out needs GITHUB_REPOSITORY (owner/name)")
-    plans = read_plans([parse_plan_arg(x) for x in opts.plans])
+    no_plan, matrix = _leg_args(args, opts, env)
+    plans = read_plans([parse_plan_arg(x) for x in opts.plans]) if no_plan is None else []
     path = write_bundle(
-        plans, out_dir, repository=repo, head_sha=head, pr_number=pr_number, base_ref=base_ref
+        plans,
+        out_dir,
+        repository=repo,
+        head_sha=head,
+        pr_number=pr_number,
+        base_ref=base_ref,
+        no_plan=no_plan,
+        matrix=matrix,
     )
     made_for = f" of PR #{pr_number} into {base_ref}" if pr_number is not None else ""
-    say(f"gatekeeper: wrote the plan bundle for {head[:12]}{made_for} to {path}")
+    what = "the plan bundle" if no_plan is None else f"the no-plan marker of {no_plan!r}"
+    if matrix is not None:
+        what += f" (one of {matrix.legs} legs of {matrix.job!r})"
+    say(f"gatekeeper: wrote {what} for {head[:12]}{made_for} to {path}")
     actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head_sha": head})
     return 0
 
@@ -762,6 +819,11 @@ class Gate:
             "run_url": fetched.run_url,
             "artifact_id": fetched.artifact_id,
             "artifact_digest": fetched.artifact_digest,
+            "bundles": [
+                {"artifact": name, "id": art_id, "digest": digest}
+                for name, art_id, digest in fetched.artifacts
+            ],
+            "no_plan": list(fetched.no_plan),
         }
         if fetched.analysis is None:
             return None, fetched.why, source
@@ -946,7 +1008,10 @@ class Gate:
         ov = policy.overrides
         if not analysis.gated or not ov.enabled or not ov.namespace_domain or not overridable:
             return None
-        if self.opts.split:
+        if self.opts.split and is_artifact_pattern(self.opts.artifact):
+            # every bundle of the plan run: `gh run download RUN -p PATTERN -D gatekeeper-plans`
+            source = "--bundle gatekeeper-plans/"
+        elif self.opts.split:
             source = f"--bundle {DEFAULT_BUNDLE_NAME}"
         else:
             source = " ".join(f"--plan {shlex.quote(x)}" for x in self.opts.plans)

@@ -100,9 +100,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_plan_arguments(p, note="; use the gate's labels and source dirs")
     p.add_argument(
         "--bundle",
-        metavar="FILE",
+        action="append",
+        metavar="FILE|DIR",
         help="instead of plans: the split setup's plan artifact (gatekeeper-bundle.json, or "
-        "the artifact's zip); it must be made for the PR's head commit",
+        "the artifact's zip); it must be made for the PR's head commit. Repeat it, or pass a "
+        "directory (`gh run download RUN -p 'gatekeeper-plan-*' -D DIR`), for the bundles "
+        "of a matrix of plan jobs: they are evaluated together, as the gate does",
     )
     p.add_argument(
         "--config",
@@ -277,30 +280,44 @@ class PlanInput:
     """The plans as read from disk, before the base policy is known."""
 
     plans: tuple[Plan, ...] = ()
-    bundle: bytes | None = None
-    bundle_path: str | None = None
+    bundles: tuple[tuple[str, bytes], ...] = ()  # (path, contents): the split setup
     stdin_used: bool = False
     # --source/--base-source, as the gate got them: tags from code decide what a plan log gates
     source_args: argparse.Namespace | None = None
 
+    @property
+    def bundle_path(self) -> str | None:
+        if len(self.bundles) > 3:
+            return f"{len(self.bundles)} bundles ({self.bundles[0][0]}, ...)"
+        return ", ".join(p for p, _ in self.bundles) if self.bundles else None
+
     def analyze(self, policy: Policy, pull: gh.PullHead) -> Analysis:
-        """The gate's analysis: `analyze()` for plan files, `load_bundle()` for a bundle."""
-        if self.bundle is None:
+        """The gate's analysis: `analyze()` for plan files; for bundles, each verified as the
+        gate verifies it and all of them combined as the gate combines them."""
+        if not self.bundles:
             smap = None
             if self.source_args is not None:
                 from gatekeeper.source_cli import source_map_from_args
 
                 smap = source_map_from_args(list(self.plans), self.source_args, policy.production)
             return analyze(self.plans, policy, smap)
-        from gatekeeper.transport import load_bundle
+        from gatekeeper.transport import BundleError, analyze_bundle, combine_bundles, verify_bundle
 
-        return load_bundle(
-            self.bundle,
-            repository=pull.repository,
-            head_sha=pull.head_sha,
-            policy=policy,
-            zipped=self.bundle[:4] == b"PK\x03\x04",
-        )
+        verified = []
+        for path, data in self.bundles:
+            try:
+                bundle = verify_bundle(
+                    data,
+                    repository=pull.repository,
+                    head_sha=pull.head_sha,
+                    zipped=data[:4] == b"PK\x03\x04",
+                )
+            except BundleError as exc:
+                if len(self.bundles) == 1:
+                    raise
+                raise BundleError(f"{path}: {exc.message}", exc.hint) from None
+            verified.append((path, bundle))
+        return analyze_bundle(combine_bundles(verified), policy)
 
 
 def read_plan_input(args: argparse.Namespace) -> PlanInput:
@@ -316,15 +333,42 @@ def read_plan_input(args: argparse.Namespace) -> PlanInput:
         raise OverrideError(
             "--bundle and plan files exclude each other", "pass the gate's one plan source"
         )
-    try:
-        with open(args.bundle, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise OverrideError(
-            f"{args.bundle}: cannot read the bundle: {exc.strerror}",
-            "download the plan artifact, e.g. `gh run download RUN_ID -n gatekeeper-plan`",
-        ) from None
-    return PlanInput(bundle=data, bundle_path=args.bundle)
+    return PlanInput(bundles=tuple(_read_bundles(args.bundle)))
+
+
+def _read_bundles(given: Iterable[str]) -> list[tuple[str, bytes]]:
+    """Each --bundle: a file, or a directory holding one bundle per matrix leg (what
+    `gh run download -p PATTERN -D DIR` writes: DIR/<artifact>/gatekeeper-bundle.json)."""
+    from gatekeeper.transport import BUNDLE_FILE
+
+    paths: list[str] = []
+    for item in given:
+        if os.path.isdir(item):
+            found = sorted(
+                str(p)
+                for p in Path(item).rglob("*")
+                if p.is_file() and (p.name == BUNDLE_FILE or p.suffix == ".zip")
+            )
+            if not found:
+                raise OverrideError(
+                    f"{item}: no {BUNDLE_FILE} (or artifact zip) in this directory",
+                    "download the plan run's bundles: "
+                    "`gh run download RUN_ID -p 'gatekeeper-plan-*' -D DIR`",
+                )
+            paths.extend(found)
+        else:
+            paths.append(item)
+    out: list[tuple[str, bytes]] = []
+    for path in dict.fromkeys(paths):
+        try:
+            with open(path, "rb") as fh:
+                out.append((path, fh.read()))
+        except OSError as exc:
+            raise OverrideError(
+                f"{path}: cannot read the bundle: {exc.strerror}",
+                "download the plan artifact, e.g. `gh run download RUN_ID -n gatekeeper-plan`",
+            ) from None
+    return out
 
 
 # --- terminal -----------------------------------------------------------------------------
@@ -522,7 +566,7 @@ def describe(prep: Prepared, key: PublicKey | None, plans: PlanInput) -> str:
     labels = ", ".join(t(p.label) for p in prep.analysis.plans) or "(none)"
     where = (
         f"bundle {t(str(plans.bundle_path))}: {labels}"
-        if plans.bundle is not None
+        if plans.bundles
         else f"{labels} (labels must be the ones the gate uses)"
     )
     data = render_message(m).decode("ascii")

@@ -1353,3 +1353,25 @@ def create_commit_comment(ctx: Ctx) -> Reply:
         )
     c = ctx.state.add_commit_comment(sha, ctx.user, text, repo=r)
     return Reply(201, _commit_comment(ctx, r, c), {"Location": _commit_comment(ctx, r, c)["url"]})
+
+
+# -- issue 16: workflow jobs (the legs of a matrix) -----------------------------------
+
+
+@handles("actions/list-jobs-for-workflow-run")
+def list_run_jobs(ctx: Ctx) -> Reply:
+    r, run = _run(ctx)
+    jobs = list(run.jobs)
+    if ctx.query.get("filter", "latest") == "latest":
+        # the latest attempt's jobs (GitHub carries over the jobs a re-run did not repeat)
+        jobs = [j for j in jobs if j.run_attempt <= run.run_attempt]
+        newest: dict[str, Any] = {}
+        for j in sorted(jobs, key=lambda j: (j.run_attempt, j.id)):
+            newest[j.name] = j
+        jobs = list(newest.values())
+    jobs.sort(key=lambda j: j.id)
+    return ctx.paginate(
+        jobs,
+        lambda j: ctx.shapes.job(r, run, j),
+        wrap=lambda page, n: {"total_count": n, "jobs": page},
+    )

@@ -18,6 +18,7 @@ from .state import (
     Comment,
     Commit,
     FileChange,
+    Job,
     Label,
     Pull,
     Repo,
@@ -826,4 +827,33 @@ class Shapes:
                 "head_branch": run.head_branch or "",
                 "head_sha": run.head_sha,
             },
+        }
+
+    # -- issue 16: workflow jobs (the legs of a matrix) --------------------------------
+    def job(self, repo: Repo, run: WorkflowRun, job: Job) -> dict[str, Any]:
+        api = f"{self.api}/repos/{repo.full_name}"
+        return {
+            "id": job.id,
+            "run_id": run.id,
+            "run_url": f"{api}/actions/runs/{run.id}",
+            "run_attempt": job.run_attempt,
+            "node_id": node_id("Job", job.id),
+            "head_sha": run.head_sha,
+            "url": f"{api}/actions/jobs/{job.id}",
+            "html_url": f"{self.html}/{repo.full_name}/actions/runs/{run.id}/job/{job.id}",
+            "status": job.status,
+            "conclusion": job.conclusion,
+            "created_at": job.created_at,
+            "started_at": job.started_at,
+            "completed_at": job.completed_at,
+            "name": job.name,
+            "steps": [],
+            "check_run_url": f"{api}/check-runs/{job.id}",
+            "labels": ["ubuntu-latest"],
+            "runner_id": 1,
+            "runner_name": "GitHub Actions 1",
+            "runner_group_id": 1,
+            "runner_group_name": "GitHub Actions",
+            "workflow_name": run.name,
+            "head_branch": run.head_branch,
         }

@@ -332,6 +332,25 @@ class Artifact:
         return "sha256:" + hashlib.sha256(self.data).hexdigest()
 
 
+# -- issue 16: workflow jobs (the legs of a matrix) -----------------------------------
+
+
+@dataclass(eq=False)
+class Job:
+    id: int
+    run_id: int
+    name: str  # GitHub names a matrix leg "<job name> (<matrix values>)"
+    status: str  # queued | in_progress | completed | waiting | requested | pending
+    conclusion: str | None
+    created_at: str
+    started_at: str
+    completed_at: str | None
+    run_attempt: int = 1
+
+
+# -- end of issue 16 block -------------------------------------------------------------
+
+
 @dataclass(eq=False)
 class WorkflowRun:
     id: int
@@ -353,6 +372,7 @@ class WorkflowRun:
     run_attempt: int = 1
     pull_requests: list[Pull] | None = None  # None: computed like GitHub (same-repo PRs)
     artifacts: list[Artifact] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)  # issue 16: its jobs (matrix legs)
 
 
 @dataclass(eq=False)
@@ -1278,6 +1298,48 @@ class State:
             out.append(cur)
             todo.extend(repo.commits[cur].parents)
         return out
+
+    # -- issue 16: workflow jobs (the legs of a matrix) ----------------------------
+    @locked
+    def add_job(
+        self,
+        run: WorkflowRun,
+        name: str,
+        *,
+        status: str = "completed",
+        conclusion: str | None = "success",
+    ) -> Job:
+        """A job of ``run`` (a matrix leg: name it ``"plan (stack-a)"`` as GitHub does)."""
+        now = self.clock.now()
+        done = status == "completed"
+        job = Job(
+            id=self.next_id(),
+            run_id=run.id,
+            name=name,
+            status=status,
+            conclusion=conclusion if done else None,
+            created_at=now,
+            started_at=now,
+            completed_at=now if done else None,
+            run_attempt=run.run_attempt,
+        )
+        run.jobs.append(job)
+        return job
+
+    @locked
+    def finish_job(self, run: WorkflowRun, job: Job, conclusion: str = "success") -> None:
+        """The job completes; the run completes with it once no job is left running (its
+        conclusion: failure if a job failed, cancelled if one was cancelled, else success)."""
+        job.status, job.conclusion, job.completed_at = "completed", conclusion, self.clock.now()
+        if all(j.status == "completed" for j in run.jobs):
+            got = {j.conclusion for j in run.jobs}
+            run.status = "completed"
+            run.conclusion = next(
+                (c for c in ("failure", "cancelled", "timed_out") if c in got), "success"
+            )
+            run.updated_at = self.clock.now()
+
+    # -- end of issue 16 block ------------------------------------------------------
 
     # -- a ready-made scene ---------------------------------------------------------
     @locked
