@@ -39,15 +39,19 @@ LABEL org.opencontainers.image.title="Plan Gatekeeper" \
       org.opencontainers.image.description="Keeps a required check red on destructive production Terraform/OpenTofu changes in AI-agent pull requests until enough distinct humans approve" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-ENV PATH=/opt/gatekeeper/bin:$PATH \
-    PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
-
-COPY --from=builder /opt/gatekeeper /opt/gatekeeper
-# The base image's own pip is a package installer the gate never needs.
+# The base image's own pip is a package installer the gate never needs. This runs before PATH
+# puts the venv first: there `python` would be the venv's interpreter, whose pip the builder
+# already removed ("No module named pip").
 RUN python -m pip uninstall --yes --root-user-action=ignore pip \
  && groupadd --system --gid 10001 gatekeeper \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gatekeeper
+
+COPY --from=builder /opt/gatekeeper /opt/gatekeeper
+ENV PATH=/opt/gatekeeper/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# The image works only if the venv's console script does (fails the build otherwise).
+RUN gatekeeper --version
 
 ENTRYPOINT ["gatekeeper"]
 CMD ["gate"]

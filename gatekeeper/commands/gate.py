@@ -265,8 +265,10 @@ def _plan_inputs(plans: str, labels: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     env = actions.environ()
     opts = _options(args, env)
-    if args.bundle_out:
-        return _write_bundle(args.bundle_out, opts, env)
+    # The action's `bundle-out` input is the plan job's mode (no API calls).
+    bundle_out = args.bundle_out or actions.get_input(env, "bundle-out")
+    if bundle_out:
+        return _write_bundle(bundle_out, opts, env)
     aenv = actions.read_env(env)
     payload = actions.load_event(aenv.event_path)
     event = actions.parse_event(aenv.event_name, payload, aenv.repository, pr_number=opts.pr)
@@ -337,7 +339,7 @@ def _write_bundle(out_dir: str, opts: Options, env: Mapping[str, str]) -> int:
     )
     made_for = f" of PR #{pr_number} into {base_ref}" if pr_number is not None else ""
     say(f"gatekeeper: wrote the plan bundle for {head[:12]}{made_for} to {path}")
-    actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head_sha": head})
+    actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head-sha": head})
     return 0
 
 
