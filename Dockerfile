@@ -8,6 +8,9 @@
 #   docker buildx imagetools inspect python:3.12-slim
 # Dependencies: requirements.lock and requirements-build.lock pin every package by version and
 # sha256 (scripts/lock-requirements.sh regenerates them); pip refuses anything else.
+# CI builds this file for real (.ci/build-image.sh, buildah) and runs the result as the Actions
+# runner runs a Docker action (.ci/image_smoke.py); releases push it prebuilt for amd64 and
+# arm64 (.github/workflows/release.yml).
 
 # ---- builder: build the package's wheel and install everything into a venv -------------------
 FROM python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea AS builder
