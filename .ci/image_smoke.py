@@ -38,7 +38,7 @@ from tests.actions_runner import (  # noqa: E402
     StepResult,
     StepRunner,
     container_command,
-    parse_output_file,
+    step_result,
 )
 from tests.ghserver import GHServer  # noqa: E402
 
@@ -69,15 +69,9 @@ class ImageStepRunner(StepRunner):
         with_: dict[str, str] | None = None,
         command: list[str] | None = None,
     ) -> StepResult:
-        self.steps += 1
-        self.run_id += 1
-        step = self.base / f"step{self.steps:02d}"
-        files, workflow, home = step / "file_commands", step / "workflow", step / "home"
-        for d in (files, workflow, home):
-            d.mkdir(parents=True)
-        for name in ("set_output", "step_summary", "set_env", "add_path", "save_state"):
-            (files / name).write_text("", encoding="utf-8")
-        (workflow / "event.json").write_text(json.dumps(payload), encoding="utf-8")
+        files, event = self.new_step(payload)
+        home = files.parent / "home"
+        home.mkdir()
         env = self.env(
             event_name,
             Path(WORKFLOW) / "event.json",
@@ -100,7 +94,7 @@ class ImageStepRunner(StepRunner):
         for host, inside in (
             (self.workspace, WORKSPACE),
             (files, FILE_COMMANDS),
-            (workflow, WORKFLOW),
+            (event.parent, WORKFLOW),
             (home, HOME),
         ):
             run += ["--volume", f"{host}:{inside}"]
@@ -115,15 +109,7 @@ class ImageStepRunner(StepRunner):
             check=False,
         )
         print(f"  ({time.monotonic() - started:.1f} s: {' '.join(argv)})")
-        return StepResult(
-            returncode=proc.returncode,
-            stdout=proc.stdout,
-            stderr=proc.stderr,
-            outputs=parse_output_file((files / "set_output").read_text(encoding="utf-8")),
-            summary=(files / "step_summary").read_text(encoding="utf-8"),
-            argv=argv,
-            env=env,
-        )
+        return step_result(proc, files, argv, env)
 
 
 def expect(ok: bool, what: str, step: StepResult | None = None) -> None:
