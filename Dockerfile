@@ -8,6 +8,9 @@
 #   docker buildx imagetools inspect python:3.12-slim
 # Dependencies: requirements.lock and requirements-build.lock pin every package by version and
 # sha256 (scripts/lock-requirements.sh regenerates them); pip refuses anything else.
+# CI builds this file for real (.ci/build-image.sh, buildah) and runs the result as the Actions
+# runner runs a Docker action (.ci/image_smoke.py); releases push it prebuilt for amd64 and
+# arm64 (.github/workflows/release.yml).
 
 # ---- builder: build the package's wheel and install everything into a venv -------------------
 FROM python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea AS builder
@@ -39,15 +42,19 @@ LABEL org.opencontainers.image.title="Plan Gatekeeper" \
       org.opencontainers.image.description="Keeps a required check red on destructive production Terraform/OpenTofu changes in AI-agent pull requests until enough distinct humans approve" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-ENV PATH=/opt/gatekeeper/bin:$PATH \
-    PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
-
-COPY --from=builder /opt/gatekeeper /opt/gatekeeper
-# The base image's own pip is a package installer the gate never needs.
+# The base image's own pip is a package installer the gate never needs. This runs before PATH
+# puts the venv first: there `python` would be the venv's interpreter, whose pip the builder
+# already removed ("No module named pip").
 RUN python -m pip uninstall --yes --root-user-action=ignore pip \
  && groupadd --system --gid 10001 gatekeeper \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gatekeeper
+
+COPY --from=builder /opt/gatekeeper /opt/gatekeeper
+ENV PATH=/opt/gatekeeper/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# The image works only if the venv's console script does (fails the build otherwise).
+RUN gatekeeper --version
 
 ENTRYPOINT ["gatekeeper"]
 CMD ["gate"]

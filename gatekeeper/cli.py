@@ -8,7 +8,16 @@ import sys
 from collections.abc import Sequence
 
 from gatekeeper import __version__
-from gatekeeper.errors import EXIT_BUG, EXIT_INPUT, GatekeeperError
+from gatekeeper.errors import (
+    EXIT_BUG,
+    EXIT_INPUT,
+    ApiError,
+    ConfigError,
+    EventError,
+    GatekeeperError,
+    OverrideError,
+    PlanError,
+)
 from gatekeeper.render.escape import terminal
 
 # Subcommand modules; each has add_parser(sub). Imported lazily by name to keep startup fast.
@@ -23,10 +32,28 @@ COMMANDS = {
 }
 
 
+DEBUG_HELP = "show tracebacks for errors"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse exits 2 too; keep our one-line "error/hint" shape.
         self.exit(EXIT_INPUT, f"error: {terminal(message)}\nhint: see `{self.prog} --help`\n")
+
+
+# Every error ends with a hint: the raising code's own, or else one for its kind.
+FALLBACK_HINTS: tuple[tuple[type[GatekeeperError], str], ...] = (
+    (PlanError, "pass `terraform show -json tfplan` output or the `terraform plan -json` log"),
+    (ConfigError, "see docs/config-reference.md for every policy key"),
+    (EventError, "`gatekeeper gate` runs in GitHub Actions; see the README's Troubleshooting"),
+    (ApiError, "the check stays red; re-run the job when the GitHub API answers"),
+    (OverrideError, "see docs/overrides.md"),
+)
+
+
+def fallback_hint(exc: GatekeeperError) -> str:
+    hint = next((h for kind, h in FALLBACK_HINTS if isinstance(exc, kind)), None)
+    return hint or "see `gatekeeper --help` and the README's Troubleshooting"
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -39,7 +66,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "Terraform/OpenTofu plan changes on distinct human approval.",
     )
     parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, summary in COMMANDS.items():
@@ -47,6 +74,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             importlib.import_module(f"gatekeeper.commands.{name}").add_parser(sub)
         else:
             sub.add_parser(name, help=summary)
+    # `gatekeeper check --debug` as well as `gatekeeper --debug check`. SUPPRESS: the
+    # subcommand's namespace never overwrites the top-level flag with a default.
+    for command_parser in sub.choices.values():
+        command_parser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     return parser
 
 
@@ -70,8 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The message and hint may quote untrusted text (a plan's diagnostics, a bundle, a
         # file name): escape sequences and bidi controls are shown, never acted on.
         print(f"error: {terminal(exc.message)}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {terminal(exc.hint)}", file=sys.stderr)
+        print(f"hint: {terminal(exc.hint or fallback_hint(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

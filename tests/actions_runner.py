@@ -218,17 +218,9 @@ class StepRunner:
         argv: Sequence[str] | None = None,
         timeout: float = 180,
     ) -> StepResult:
-        self.steps += 1
-        self.run_id += 1
-        step_dir = self.base / f"step{self.steps:02d}"
-        files = step_dir / "file_commands"
-        files.mkdir(parents=True)
+        files, event_path = self.new_step(payload)
         (self.base / "home").mkdir(exist_ok=True)
         (self.base / "runner_temp").mkdir(exist_ok=True)
-        for name in ("set_output", "step_summary", "set_env", "add_path", "save_state"):
-            (files / name).write_text("", encoding="utf-8")
-        event_path = step_dir / "event.json"
-        event_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
         env = self.env(
             event_name, event_path, sha=sha, ref=ref, token=token, with_=with_ or {}, files=files
         )
@@ -245,15 +237,37 @@ class StepRunner:
             timeout=timeout,
             check=False,
         )
-        return StepResult(
-            returncode=proc.returncode,
-            stdout=proc.stdout,
-            stderr=proc.stderr,
-            outputs=parse_output_file((files / "set_output").read_text(encoding="utf-8")),
-            summary=(files / "step_summary").read_text(encoding="utf-8"),
-            argv=full,
-            env=env,
-        )
+        return step_result(proc, files, full, env)
+
+    def new_step(self, payload: Mapping[str, Any]) -> tuple[Path, Path]:
+        """A step's fresh file-command files and its event file: (file_commands dir, event
+        path). The event sits alone in its directory (a Docker step mounts that directory)."""
+        self.steps += 1
+        self.run_id += 1
+        step_dir = self.base / f"step{self.steps:02d}"
+        files = step_dir / "file_commands"
+        files.mkdir(parents=True)
+        for name in ("set_output", "step_summary", "set_env", "add_path", "save_state"):
+            (files / name).write_text("", encoding="utf-8")
+        event_path = step_dir / "workflow" / "event.json"
+        event_path.parent.mkdir()
+        event_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        return files, event_path
+
+
+def step_result(
+    proc: subprocess.CompletedProcess[str], files: Path, argv: list[str], env: dict[str, str]
+) -> StepResult:
+    """What a step left: its exit code, output, GITHUB_OUTPUT and job summary."""
+    return StepResult(
+        returncode=proc.returncode,
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        outputs=parse_output_file((files / "set_output").read_text(encoding="utf-8")),
+        summary=(files / "step_summary").read_text(encoding="utf-8"),
+        argv=argv,
+        env=env,
+    )
 
 
 # ----------------------------------------------------------------------- payloads

@@ -221,12 +221,49 @@ def test_gate_entrypoint_as_the_runner_runs_it(
     assert step.argv[1:] == ["gate"]
     assert step.returncode == 1, step.describe()
     assert step.outputs["decision"] == "block"
+    assert set(step.outputs) <= set(ACTION["outputs"]), "every output is declared in action.yml"
     assert "module.prod_db.null_resource.primary" in step.summary
     assert (runner.workspace / ACTION["inputs"]["report"]["default"]).is_file()
     runs = [c for c in scene.repo.check_runs.values() if c.name == "gatekeeper"]
     assert [c.head_sha for c in runs] == [pr.head_sha]
     assert runs[0].conclusion == "failure"
     assert runs[0].app.slug == "github-actions"
+
+
+def test_bundle_out_input_is_the_plan_job_mode(
+    image_venv: Path, gh_server: GHServer, tmp_path: Path
+) -> None:
+    """The action with `plans` and `bundle-out` (the examples' plan job): on the pull_request
+    event it writes the bundle for the PR head into the workspace and calls no API."""
+    st = gh_server.state
+    pr = st.seed_basic().pr
+    repo = "acme/infra"
+    runner = StepRunner(
+        tmp_path / "runner",
+        api_url=gh_server.url,
+        repository=repo,
+        executable=str(image_venv / "gatekeeper"),
+    )
+    shutil.copy2(FIXTURE, runner.workspace / "plan.json")
+    step = runner.run(
+        "pull_request",
+        Events(repo, api_url=gh_server.url).pull_request(pr),
+        token=gh_server.bot_token,
+        with_={"plans": "infra=plan.json", "bundle-out": "gatekeeper-bundle"},
+    )
+    assert step.returncode == 0, step.describe()
+    assert gh_server.count(".*") == 0, "the plan job's mode makes no API call"
+    bundle = runner.workspace / "gatekeeper-bundle" / "gatekeeper-bundle.json"
+    doc = json.loads(bundle.read_text(encoding="utf-8"))
+    assert pr.head_sha in json.dumps(doc) and "module.prod_db.null_resource.primary" in json.dumps(
+        doc
+    )
+    assert step.outputs == {
+        "bundle": "gatekeeper-bundle/gatekeeper-bundle.json",
+        "head-sha": pr.head_sha,
+    }
+    assert set(step.outputs) <= set(ACTION["outputs"])
+    assert step.summary == ""  # no decision is made here
 
 
 # ------------------------------------------------------------------------ the Dockerfile
@@ -457,9 +494,19 @@ def test_matrix_plan_example_uploads_one_bundle_per_leg() -> None:
     assert [u["with"]["name"] for u in uploads] == ["gatekeeper-plan-${{ matrix.stack }}"]
     marker = [s for s in changes["steps"] if "upload-artifact" in str(s.get("uses", ""))]
     assert [u["with"]["name"] for u in marker] == ["gatekeeper-plan-none"]
-    bundle = next(s for s in plan["steps"] if "--bundle-out" in str(s.get("run", "")))
-    assert "--matrix-legs" in bundle["run"] and "--no-plan" in bundle["run"]
-    assert bundle["env"]["LEGS"] == "${{ strategy.job-total }}"
+    # every leg's bundle step is the action itself (nothing unpublished is installed), and
+    # records the matrix size: a plan bundle where the stack exists, else the no-plan marker
+    legs = [s for s in plan["steps"] if "bundle-out" in s.get("with", {})]
+    assert [("plans" in s["with"], "no-plan" in s["with"]) for s in legs] == [
+        (True, False),
+        (False, True),
+    ]
+    for s in legs:
+        assert s["uses"].startswith("plan-gatekeeper/plan-gatekeeper@")
+        assert s["with"]["matrix-legs"] == "${{ strategy.job-total }}"
+    none = [s for s in changes["steps"] if "bundle-out" in s.get("with", {})]
+    assert [s["with"].get("no-plan") for s in none] == ["no-stack-changed"]
+    assert "pip install" not in (EXAMPLES / "plan-matrix.yml").read_text()
     setup = [s for s in plan["steps"] if "setup-terraform" in str(s.get("uses", ""))]
     assert setup and setup[0]["with"]["terraform_wrapper"] is False
     # the gate's pattern matches every artifact name the workflow can upload

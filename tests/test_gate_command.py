@@ -1373,6 +1373,39 @@ def test_matrix_leg_writes_its_label_marker_and_matrix(
     assert "Traceback" not in res.err
 
 
+def test_matrix_leg_through_the_action_inputs(
+    gh_server: GHServer, tmp_path: Path, gate: Runner
+) -> None:
+    """examples/plan-matrix.yml's legs use the action: `plans` or `no-plan`, `matrix-legs`
+    and `bundle-out` as inputs write the same bundle fields as the flags."""
+    st = gh_server.state
+    base_repo(st)
+    pr = agent_pr(st)
+    for name, inputs, want in (
+        ("db", {"INPUT_PLANS": f"db={GATED_PLAN}"}, (["db"], None)),
+        ("dns", {"INPUT_NO-PLAN": "dns"}, ([], "dns")),
+    ):
+        out_dir = tmp_path / f"inputs-{name}"
+        env = {"GITHUB_TOKEN": None, "GITHUB_JOB": "plan", "INPUT_MATRIX-LEGS": "3"}
+        res = gate(
+            "pull_request",
+            pr_event(pr),
+            env={**env, **inputs, "INPUT_BUNDLE-OUT": str(out_dir)},
+        )
+        assert res.code == 0, res.err
+        doc = json.loads((out_dir / "gatekeeper-bundle.json").read_bytes())
+        assert ([p["label"] for p in doc["plans"]], doc.get("no_plan")) == want
+        assert doc["matrix"] == {"job": "plan", "legs": 3}
+    assert gh_server.count() == 0  # the plan job never calls the API
+    res = gate(
+        "pull_request",
+        pr_event(pr),
+        env={"GITHUB_TOKEN": None, "GITHUB_JOB": "plan", "INPUT_MATRIX-LEGS": "three",
+             "INPUT_NO-PLAN": "dns", "INPUT_BUNDLE-OUT": str(tmp_path / "bad")},
+    )  # fmt: skip
+    assert res.code == 2 and "matrix-legs input is 'three'" in res.err
+
+
 def test_matrix_with_a_leg_that_uploaded_nothing_is_never_decided(
     gh_server: GHServer, tmp_path: Path, gate: Runner
 ) -> None:

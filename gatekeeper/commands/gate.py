@@ -286,8 +286,10 @@ def _plan_inputs(plans: str, labels: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     env = actions.environ()
     opts = _options(args, env)
-    if args.bundle_out:
-        return _write_bundle(args.bundle_out, opts, env, args)
+    # The action's `bundle-out` input is the plan job's mode (no API calls).
+    bundle_out = args.bundle_out or actions.get_input(env, "bundle-out")
+    if bundle_out:
+        return _write_bundle(bundle_out, opts, env, args)
     if args.no_plan is not None or args.matrix_legs is not None:
         raise EventError(
             "--no-plan and --matrix-legs describe a plan job's bundle: they need --bundle-out DIR"
@@ -355,8 +357,9 @@ def _doctor(client: GitHubClient, aenv: actions.ActionsEnv, opts: Options) -> No
 def _leg_args(
     args: argparse.Namespace, opts: Options, env: Mapping[str, str]
 ) -> tuple[str | None, MatrixLeg | None]:
-    """--no-plan and --matrix-legs: what a matrix leg records about itself."""
-    no_plan = args.no_plan
+    """--no-plan and --matrix-legs (the action's `no-plan` and `matrix-legs` inputs): what a
+    matrix leg records about itself."""
+    no_plan = args.no_plan if args.no_plan is not None else actions.get_input(env, "no-plan")
     if no_plan is not None and opts.plans:
         raise EventError(
             "--no-plan and plans exclude each other",
@@ -364,7 +367,15 @@ def _leg_args(
         )
     legs = args.matrix_legs
     if legs is None:
-        return no_plan, None
+        text = actions.get_input(env, "matrix-legs")
+        if not text:
+            return no_plan, None
+        if not text.isdigit():
+            raise EventError(
+                f"the matrix-legs input is {text!r}, not a number of legs",
+                "pass matrix-legs: ${{ strategy.job-total }}",
+            )
+        legs = int(text)
     job = env.get("GITHUB_JOB", "").strip()
     if legs < 1 or not job:
         raise EventError(
@@ -424,7 +435,7 @@ def _write_bundle(
     if matrix is not None:
         what += f" (one of {matrix.legs} legs of {matrix.job!r})"
     say(f"gatekeeper: wrote {what} for {head[:12]}{made_for} to {path}")
-    actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head_sha": head})
+    actions.write_outputs(env.get("GITHUB_OUTPUT"), {"bundle": path, "head-sha": head})
     return 0
 
 
