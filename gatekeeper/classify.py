@@ -168,7 +168,11 @@ def _plan_tags(
     keys = {k.casefold() for k in prod.tag_keys}
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
     shown_rule: list[tuple[Any, frozenset[str]]] = []  # redact.py's rule, computed on first use
-    for side, value, _sens, unk in _sides(change):
+    sides = _sides(change)
+    missing = _missing_object(change, sides)
+    if missing is not None:
+        unknown.append(missing)
+    for side, value, _sens, unk in sides:
         if unk is True:
             unknown.append(
                 Reason("unknown_tags", f"the whole {side} object is unknown until apply")
@@ -180,6 +184,11 @@ def _plan_tags(
             if unk is not None and _any_true(_get(unk, attr), keys):
                 unknown.append(Reason("unknown_tags", f"{side}.{attr} is known only after apply"))
             tags = value.get(attr)
+            odd = _not_string_map(tags)
+            if odd is not None:
+                unknown.append(
+                    Reason("unknown_tag_shape", f"{side}.{attr} is {odd}, not a map of strings")
+                )
             if not isinstance(tags, dict):
                 continue
             for key, val in tags.items():
@@ -199,6 +208,48 @@ def _plan_tags(
                 matches.setdefault(f"{attr}.{shown_key} = {shown}", []).append(side)
     for text, sides in matches.items():
         found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
+
+
+def _missing_object(
+    change: ResourceChange, sides: list[tuple[str, Any, Any, Any]]
+) -> Reason | None:
+    """A delete without its `before` object, or a replace with neither side: Terraform never
+    writes this, and the tags cannot be read, so it may be production."""
+    values = {side: value for side, value, _s, unk in sides if unk is not True}
+    if change.action is Action.DELETE and values.get("before") is None:
+        return Reason(
+            "unknown_object", "the plan gives no `before` object for this delete: tags unread"
+        )
+    if change.action is Action.REPLACE and all(v is None for v in values.values()) and values:
+        return Reason(
+            "unknown_object", "the plan gives neither side of this replace: tags unread"
+        )
+    return None
+
+
+def _not_string_map(tags: Any) -> str | None:
+    """How a tag attribute's value falls short of a map of strings (None: it does not). An
+    absent or null attribute is fine: the object has no tags."""
+    if tags is None:
+        return None
+    if not isinstance(tags, dict):
+        return f"a {_json_type(tags)}"
+    for key, val in tags.items():
+        if val is not None and not isinstance(val, str):
+            return f"a map whose {key!r} is a {_json_type(val)}"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "map" if isinstance(value, dict) else "null"
 
 
 def _get(mask: Any, key: str) -> Any:
@@ -274,6 +325,12 @@ def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]
         notes.append(f"moved from {change.previous_address}")
     if change.importing:
         notes.append("being imported")
+        if change.action is Action.REPLACE:
+            # Terraform's own warning for this plan: the import is followed by a destroy.
+            notes.append(
+                "Terraform warns: this object is imported and then replaced, so the replace "
+                "destroys the object just imported"
+            )
     if change.action is Action.FORGET:
         notes.append("forget: removed from state, the real object is not destroyed")
     if facts is not None:

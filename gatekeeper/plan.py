@@ -393,11 +393,41 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
                 _LOG_HINT,
             ) from None
         return _log_plan(((n, m) for n, m in enumerate(lines, 1)), label, path, digest)
+    stray = _stray_line_before_log(stripped)
+    if stray is not None:
+        raise _stray_error(path, *stray)
     if _looks_like_text_plan(stripped):
         raise PlanError(
             f"{path}: this is the human-readable output of `terraform plan`", _TEXT_HINT
         )
     raise PlanError(f"{path}: not a JSON plan (it does not start with `{{`)", _TEXT_HINT)
+
+
+_STDERR_HINT = (
+    "do not redirect stderr into the log: run `terraform plan -json > plan.jsonl` "
+    "without `2>&1` (warnings go to stderr)"
+)
+
+
+def _stray_line_before_log(head: bytes) -> tuple[int, bytes] | None:
+    """(line number, line) of a non-JSON line ahead of `terraform plan -json` log lines: a
+    stderr message mixed into the log, not the human-readable plan."""
+    stray: tuple[int, bytes] | None = None
+    for n, line in enumerate(head.split(b"\n")[:200], start=1):
+        s = line.strip()
+        if s.startswith(b"{") and _looks_like_log_line(s):
+            return stray
+        if s and stray is None:
+            stray = (n, s)
+    return None
+
+
+def _stray_error(path: str, n: int, line: bytes) -> PlanError:
+    shown = line[:60].decode("utf-8", "replace")
+    return PlanError(
+        f"{path}:{n}: a line that is not JSON in a `terraform plan -json` log: {shown!r}",
+        _STDERR_HINT,
+    )
 
 
 def _looks_like_log_line(line: bytes) -> bool:
@@ -648,6 +678,8 @@ def _parse_log(text: bytes, *, label: str, path: str, digest: str) -> Plan:
 
 def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
     for n, line in _iter_lines(text):
+        if not line.startswith(b"{"):
+            raise _stray_error(path, n, line)
         try:
             yield n, _line_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
