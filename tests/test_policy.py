@@ -76,8 +76,13 @@ def test_missing_file() -> None:
         load_policy_file("/nonexistent/gatekeeper.yml")
 
 
-def test_empty_file_means_defaults() -> None:
-    assert parse_policy(b"", source="g.yml").production == Policy().production
+@pytest.mark.parametrize("doc", [b"", b"\n", b"# only a comment\n", b"~\n", b"null\n"])
+def test_an_empty_or_null_policy_is_refused_with_the_hint_to_delete_it(doc: bytes) -> None:
+    """Issue 13: an empty file was silently taken as the built-in defaults."""
+    with pytest.raises(ConfigError) as exc:
+        parse_policy(doc, source="g.yml")
+    assert exc.value.message == "g.yml: the policy file is empty"
+    assert exc.value.hint and "delete the file to use the built-in defaults" in exc.value.hint
 
 
 def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
