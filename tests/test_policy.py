@@ -99,3 +99,51 @@ def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
             parse_policy(b"overrides:\n  max_lifetime: " + bad + b"\n", source="g.yml")
     with pytest.raises(ConfigError, match=r"g\.yml: overrides\.namespace_domain"):
         parse_policy(b"overrides:\n  namespace_domain: -bad-\n", source="g.yml")
+
+
+def _string_lists(schema: object, path: str = "") -> list[str]:
+    """Paths of every array-of-strings schema (inline or by $ref)."""
+    out: list[str] = []
+    if isinstance(schema, dict):
+        if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+            if schema["items"].get("type") == "string":
+                out.append(path)
+        for k, v in schema.items():
+            out.extend(_string_lists(v, f"{path}/{k}"))
+    elif isinstance(schema, list):
+        for i, v in enumerate(schema):
+            out.extend(_string_lists(v, f"{path}/{i}"))
+    return out
+
+
+def test_every_string_list_in_the_schema_is_defs_strings() -> None:
+    """The validator's shortcut for long lists (policy._shorten_string_lists) is sound only
+    while every list of strings is `$defs/strings`: non-empty, unique strings."""
+    from gatekeeper.policy import config_schema
+
+    schema = config_schema()
+    assert _string_lists(schema) == ["/$defs/strings"]
+    assert schema["$defs"]["strings"] == {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        ("", "production/addresses/20: '' should be non-empty"),
+        ("a0", "production/addresses: ["),
+        (7, "production/addresses/20: 7 is not of type 'string'"),
+    ],
+)
+def test_a_bad_item_deep_in_a_long_list_is_still_reported(bad: object, where: str) -> None:
+    import json
+
+    items = [f"a{i}" for i in range(40)]
+    items[20] = bad  # type: ignore[call-overload]
+    doc = "production:\n  addresses: " + json.dumps(items) + "\n"
+    with pytest.raises(ConfigError) as exc:
+        parse_policy(doc, source="g.yml")
+    assert where in exc.value.message
