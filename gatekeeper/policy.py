@@ -240,12 +240,13 @@ def _check_rough_depth(data: bytes | str, source: str) -> None:
     exact check, with a position, is _check_nodes."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     depth = worst = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            worst = max(worst, depth)
-        elif ch in "]}":
-            depth -= 1
+    if text.count("[") + text.count("{") > 4 * MAX_POLICY_DEPTH:  # else it cannot be deep
+        for ch in text:
+            if ch in "[{":
+                depth += 1
+                worst = max(worst, depth)
+            elif ch in "]}":
+                depth -= 1
     indent = max((len(ln) - len(ln.lstrip(" ")) for ln in text.splitlines()), default=0)
     if worst > 4 * MAX_POLICY_DEPTH or indent > 8 * MAX_POLICY_DEPTH:
         raise _too_deep(source, None)
