@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from gatekeeper import __version__
 from gatekeeper.errors import EXIT_BUG, EXIT_INPUT, GatekeeperError
-from gatekeeper.render.escape import terminal
+from gatekeeper.render.escape import log_line, terminal
 
 # Subcommand modules; each has add_parser(sub). Imported lazily by name to keep startup fast.
 # name -> one-line help. Only the invoked command's module is imported (the gate's pulls in
@@ -67,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         # The message and hint may quote untrusted text (a plan's diagnostics, a bundle, a
         # file name): escape sequences and bidi controls are shown, never acted on.
-        print(f"error: {terminal(exc.message)}", file=sys.stderr)
+        print(f"error: {log_line(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {terminal(exc.hint)}", file=sys.stderr)
+            print(f"hint: {log_line(exc.hint)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -127,7 +127,7 @@ def _replaceable(path: str) -> bool:
     except OSError as exc:
         raise _write_error(path, exc) from None
     if stat.S_ISDIR(st.st_mode):
-        raise GatekeeperError(f"{path}: is a directory", "name a file inside it")
+        raise GatekeeperError(f"{path}: cannot write: it is a directory", "name a file inside it")
     return stat.S_ISREG(st.st_mode)
 
 
