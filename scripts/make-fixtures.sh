@@ -1,57 +1,55 @@
 #!/usr/bin/env bash
-# Regenerates the real Terraform plan fixtures under fixtures/terraform/<scenario>/.
+# Regenerates the real Terraform plan fixtures, two sets:
+#   fixtures/terraform/<scenario>/       Terraform 1.0.3 + hashicorp/null 2.1.2 (the older format)
+#   fixtures/terraform-1.15/<scenario>/  Terraform 1.15.5, built-in terraform_data only (moved,
+#                                        removed, import, deposed, checks, errored plans, ...)
 #
 # For every scenario folder (or only those named on the command line):
 #   1. copy base/ (the code on the base branch) to a temp dir, `terraform init` + `apply` it
-#      (hashicorp/null only: no cloud, no network);
+#      (no cloud, no network);
 #   2. replace the .tf sources with head/ (the PR's code) and `terraform init` again (modules);
 #   3. run the commands in pre-plan (optional; one terraform command per line, e.g. `taint ADDR`);
 #   4. `terraform plan -json -input=false -out=tfplan <plan-args>` > plan.jsonl (the streaming log)
 #      and `terraform show -json tfplan` > plan.json;
-#   5. check the result against expected.json (actions per address, or the expected error).
+#   5. check the result against expected.json (scripts/check_fixture.py: actions per address,
+#      or the expected error).
 #
 # Per-scenario files (all optional except base/, head/ and expected.json):
 #   plan-args      extra `terraform plan` arguments, one per line (# comments, blank lines ignored)
 #   pre-plan       terraform commands run after the swap, before planning, one per line; words are
-#                  split on whitespace (no quoting), e.g. `taint null_resource.worker`
-#   expected.json  {"exit": "ok", "resource_changes": {ADDR: {"actions": [...], "action_reason": ...}}}
-#                  or {"exit": "error", "error_summary": "substring of the error diagnostic summary"}
-#                  (for "error" scenarios only plan.jsonl is written, and plan.json is removed).
+#                  split on whitespace (no quoting), e.g. `taint null_resource.worker`. A line
+#                  starting with `!` must fail (e.g. `! apply -auto-approve -input=false` whose
+#                  provisioner fails, to leave tainted and deposed objects in the state).
+#   expected.json  see scripts/check_fixture.py; {"exit": "ok", "resource_changes": {...}} or
+#                  {"exit": "error", "error_summary": "..."} (plan.json is then removed, unless
+#                  "errored_plan": true says Terraform wrote a plan file marked errored).
 #
 # State, .terraform/ and the lock file stay in the temp dir and are never written to fixtures/.
 #
-# Terraform: by default the pinned Terraform 1.0.3 + hashicorp/null 2.1.2 that
-# ../shared/tools/real-terraform.sh installs (into $REALTF_DIR, default /tmp/realtf).
-# Or set TERRAFORM=/path/to/terraform (and TF_PLUGIN_DIR=dir for an offline plugin dir; without it
-# `terraform init` may try to reach the registry). Other versions produce different plans than the
-# committed ones and may fail the expected.json checks.
+# Terraform, per set:
+#   1.0.3:  scripts/terraform/real-terraform.sh installs it into $REALTF_DIR (default
+#           /tmp/realtf); or TERRAFORM=/path/to/terraform (and TF_PLUGIN_DIR=dir for an offline
+#           plugin dir; without it `terraform init` may try to reach the registry).
+#   1.15.5: scripts/terraform/modern-terraform.sh installs it into $MODERNTF_DIR (default
+#           /tmp/modern-tf); or TERRAFORM_1_15=/path/to/terraform. terraform_data is built in,
+#           so no provider and no plugin dir.
+# Other versions produce different plans than the committed ones and may fail the checks.
 #
-# Usage: bash scripts/make-fixtures.sh [scenario ...]
+# Usage: bash scripts/make-fixtures.sh [SET | SET/SCENARIO | SCENARIO ...]
+#   no arguments: every scenario of both sets; SET is `terraform` or `terraform-1.15`;
+#   a bare SCENARIO is looked up in both sets (it must be in exactly one).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-fixtures="$root/fixtures/terraform"
 python=${PYTHON:-python3}
+sets=(terraform terraform-1.15)
 
 die() { echo "make-fixtures: ERROR: $*" >&2; exit 1; }
 
 command -v "$python" >/dev/null 2>&1 || die "python3 not found (set PYTHON=...)"
-
-if [ -z "${TERRAFORM:-}" ]; then
-    realtf=${REALTF_DIR:-/tmp/realtf}
-    installer="$root/../shared/tools/real-terraform.sh"
-    [ -f "$installer" ] || die "no TERRAFORM set and $installer not found"
-    bash "$installer" "$realtf" >&2 || die "$installer failed"
-    TERRAFORM="$realtf/terraform"
-    TF_PLUGIN_DIR=${TF_PLUGIN_DIR:-$realtf/plugins}
-fi
-[ -x "$TERRAFORM" ] || TERRAFORM=$(command -v "$TERRAFORM" 2>/dev/null) || die "terraform not executable: ${TERRAFORM}"
-init_args=(-input=false -no-color)
-if [ -n "${TF_PLUGIN_DIR:-}" ]; then
-    [ -d "$TF_PLUGIN_DIR" ] || die "TF_PLUGIN_DIR=$TF_PLUGIN_DIR is not a directory"
-    init_args+=("-plugin-dir=$TF_PLUGIN_DIR")
-fi
+checker="$here/check_fixture.py"
+[ -f "$checker" ] || die "missing $checker"
 
 # A clean, offline, non-interactive Terraform: no user CLI config, no checkpoint calls, no colour.
 export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
@@ -62,11 +60,55 @@ trap 'rm -rf "$work_root"' EXIT
 printf '# empty: ignore any ~/.terraformrc\n' > "$work_root/terraformrc"
 export TF_CLI_CONFIG_FILE="$work_root/terraformrc"
 
-tf_version=$("$TERRAFORM" version | head -n1)
-case "$tf_version" in
-    "Terraform v1.0.3") ;;
-    *) echo "make-fixtures: WARNING: $tf_version is not the pinned Terraform v1.0.3" >&2 ;;
-esac
+# Per-set Terraform, set up on first use by use_set: TERRAFORM_BIN, TF_VERSION, INIT_ARGS.
+current_set=""
+TERRAFORM_BIN="" TF_VERSION="" INIT_ARGS=()
+declare -A versions_used=()
+
+use_set() {
+    local set=$1 installer bin plugin_dir="" pinned
+    [ "$set" = "$current_set" ] && return 0
+    case "$set" in
+        terraform)
+            pinned="Terraform v1.0.3"
+            bin=${TERRAFORM:-}
+            plugin_dir=${TF_PLUGIN_DIR:-}
+            if [ -z "$bin" ]; then
+                local dir=${REALTF_DIR:-/tmp/realtf}
+                installer="$here/terraform/real-terraform.sh"
+                [ -f "$installer" ] || die "no TERRAFORM set and $installer not found"
+                bash "$installer" "$dir" >&2 || die "$installer failed"
+                bin="$dir/terraform"
+                plugin_dir=${plugin_dir:-$dir/plugins}
+            fi
+            ;;
+        terraform-1.15)
+            pinned="Terraform v1.15.5"
+            bin=${TERRAFORM_1_15:-}
+            if [ -z "$bin" ]; then
+                local dir=${MODERNTF_DIR:-/tmp/modern-tf}
+                installer="$here/terraform/modern-terraform.sh"
+                [ -f "$installer" ] || die "no TERRAFORM_1_15 set and $installer not found"
+                [ -f "$here/terraform/tf-wrapper" ] || die "missing $here/terraform/tf-wrapper"
+                bash "$installer" "$dir" >&2 || die "$installer failed"
+                bin="$dir/terraform"
+            fi
+            ;;
+        *) die "unknown fixture set $set (expected one of: ${sets[*]})" ;;
+    esac
+    [ -x "$bin" ] || bin=$(command -v "$bin" 2>/dev/null) || die "terraform not executable: $bin"
+    INIT_ARGS=(-input=false -no-color)
+    if [ -n "$plugin_dir" ]; then
+        [ -d "$plugin_dir" ] || die "plugin dir $plugin_dir is not a directory"
+        INIT_ARGS+=("-plugin-dir=$plugin_dir")
+    fi
+    TERRAFORM_BIN=$bin
+    TF_VERSION=$("$TERRAFORM_BIN" version | sed -n 1p)
+    [ "$TF_VERSION" = "$pinned" ] \
+        || echo "make-fixtures: WARNING: $TF_VERSION is not the pinned $pinned for $set/" >&2
+    versions_used[$set]=$TF_VERSION
+    current_set=$set
+}
 
 # read_lines FILE: prints its non-comment, non-blank lines (leading/trailing spaces trimmed).
 read_lines() {
@@ -78,32 +120,47 @@ read_lines() {
 tf() {
     local log=$1; shift
     echo "+ terraform $*" >> "$log"
-    if ! "$TERRAFORM" "$@" >> "$log" 2>&1; then
+    if ! "$TERRAFORM_BIN" "$@" >> "$log" 2>&1; then
         cat "$log" >&2
         die "terraform $* failed (log above)"
     fi
 }
 
-run_scenario() {
-    local name=$1
-    local src="$fixtures/$name"
-    local expected="$src/expected.json"
-    [ -d "$src/base" ] || die "$name: missing $src/base/"
-    [ -d "$src/head" ] || die "$name: missing $src/head/"
-    [ -f "$expected" ] || die "$name: missing $expected"
-    local expect_exit
-    expect_exit=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["exit"])' "$expected") \
-        || die "$name: bad expected.json"
-    case "$expect_exit" in ok|error) ;; *) die "$name: expected.json exit must be ok or error" ;; esac
+# tf_must_fail LOG ARGS...: runs terraform, which must fail (a `!` line in pre-plan).
+tf_must_fail() {
+    local log=$1; shift
+    echo "+ ! terraform $*" >> "$log"
+    if "$TERRAFORM_BIN" "$@" >> "$log" 2>&1; then
+        cat "$log" >&2
+        die "terraform $* succeeded, but pre-plan says it must fail (log above)"
+    fi
+}
 
-    local work="$work_root/$name/work" out="$work_root/$name/out" log="$work_root/$name/terraform.log"
+run_scenario() {
+    local set=$1 name=$2
+    local src="$root/fixtures/$set/$name"
+    local expected="$src/expected.json"
+    [ -d "$src/base" ] || die "$set/$name: missing $src/base/"
+    [ -d "$src/head" ] || die "$set/$name: missing $src/head/"
+    [ -f "$expected" ] || die "$set/$name: missing $expected"
+    local expect_exit errored_plan
+    read -r expect_exit errored_plan < <("$python" -c '
+import json, sys
+e = json.load(open(sys.argv[1], encoding="utf-8"))
+print(e["exit"], "yes" if e.get("errored_plan") else "no")' "$expected") \
+        || die "$set/$name: bad expected.json"
+    case "$expect_exit" in ok|error) ;; *) die "$set/$name: expected.json exit must be ok or error" ;; esac
+    use_set "$set"
+
+    local work="$work_root/$set/$name/work" out="$work_root/$set/$name/out"
+    local log="$work_root/$set/$name/terraform.log"
     mkdir -p "$work" "$out"
     : > "$log"
 
     # 1. base: init + apply
     cp -R "$src/base/." "$work/"
     rm -rf "$work/.terraform" "$work/.terraform.lock.hcl" "$work"/terraform.tfstate* "$work/tfplan"
-    ( cd "$work" && tf "$log" init "${init_args[@]}" )
+    ( cd "$work" && tf "$log" init "${INIT_ARGS[@]}" )
     ( cd "$work" && tf "$log" apply -input=false -no-color -auto-approve )
 
     # 2. head: remove every base source (keep state, .terraform, lock file), copy head in, re-init
@@ -111,105 +168,99 @@ run_scenario() {
         ! -name 'terraform.tfstate' ! -name 'terraform.tfstate.backup' -exec rm -rf {} +
     cp -R "$src/head/." "$work/"
     rm -rf "$work/.terraform/modules"
-    ( cd "$work" && tf "$log" init "${init_args[@]}" )
+    ( cd "$work" && tf "$log" init "${INIT_ARGS[@]}" )
 
-    # 3. pre-plan commands
+    # 3. pre-plan commands (`!` first: the command must fail)
     local line words
     while IFS= read -r line; do
-        read -r -a words <<< "$line"
-        ( cd "$work" && tf "$log" "${words[@]}" )
+        if [ "${line:0:1}" = "!" ]; then
+            read -r -a words <<< "${line:1}"
+            ( cd "$work" && tf_must_fail "$log" "${words[@]}" )
+        else
+            read -r -a words <<< "$line"
+            ( cd "$work" && tf "$log" "${words[@]}" )
+        fi
     done < <(read_lines "$src/pre-plan")
 
     # 4. plan (streaming JSON log) + show -json
     local plan_args=()
     while IFS= read -r line; do plan_args+=("$line"); done < <(read_lines "$src/plan-args")
     local rc=0
+    rm -f "$work/tfplan"
     echo "+ terraform plan -json -input=false -out=tfplan ${plan_args[*]:-}" >> "$log"
-    ( cd "$work" && "$TERRAFORM" plan -json -input=false -out=tfplan "${plan_args[@]}" ) \
+    ( cd "$work" && "$TERRAFORM_BIN" plan -json -input=false -out=tfplan "${plan_args[@]}" ) \
         > "$out/plan.jsonl" 2>> "$log" || rc=$?
-    if [ "$expect_exit" = ok ]; then
-        if [ "$rc" -ne 0 ]; then
-            cat "$log" "$out/plan.jsonl" >&2
-            die "$name: terraform plan exited $rc, expected success"
+    if [ "$expect_exit" = ok ] && [ "$rc" -ne 0 ]; then
+        cat "$log" "$out/plan.jsonl" >&2
+        die "$set/$name: terraform plan exited $rc, expected success"
+    fi
+    if [ "$expect_exit" = error ]; then
+        [ "$rc" -ne 0 ] || die "$set/$name: terraform plan succeeded, expected an error"
+        if [ "$errored_plan" = yes ]; then
+            [ -f "$work/tfplan" ] || die "$set/$name: expected an errored plan file, Terraform wrote none"
         fi
-        ( cd "$work" && "$TERRAFORM" show -json tfplan ) > "$out/plan.json" 2>> "$log" \
-            || { cat "$log" >&2; die "$name: terraform show -json failed"; }
-    else
-        [ "$rc" -ne 0 ] || die "$name: terraform plan succeeded, expected an error"
+    fi
+    if [ "$expect_exit" = ok ] || [ "$errored_plan" = yes ]; then
+        ( cd "$work" && "$TERRAFORM_BIN" show -json tfplan ) > "$out/plan.json" 2>> "$log" \
+            || { cat "$log" >&2; die "$set/$name: terraform show -json failed"; }
     fi
 
     # 5. check against expected.json; no temp paths may leak into the fixtures
-    "$python" - "$name" "$expected" "$out" "$work_root" <<'PY' || die "$name: output does not match expected.json"
-import json, os, sys
-name, expected_path, out, work_root = sys.argv[1:]
-expected = json.load(open(expected_path, encoding="utf-8"))
-problems = []
-events = []
-with open(os.path.join(out, "plan.jsonl"), encoding="utf-8") as fh:
-    for n, line in enumerate(fh, 1):
-        if not line.strip():
-            continue
-        try:
-            events.append(json.loads(line))
-        except ValueError as exc:
-            problems.append(f"plan.jsonl line {n} is not JSON: {exc}")
-if not events or events[0].get("type") != "version":
-    problems.append("plan.jsonl does not start with a version message")
-for fn in ("plan.json", "plan.jsonl"):
-    p = os.path.join(out, fn)
-    if os.path.exists(p) and work_root in open(p, encoding="utf-8").read():
-        problems.append(f"{fn} contains the temp dir path {work_root}")
-errors = [e for e in events if e.get("type") == "diagnostic" and e.get("diagnostic", {}).get("severity") == "error"]
-if expected["exit"] == "error":
-    want = expected["error_summary"]
-    if not any(want in e["diagnostic"].get("summary", "") for e in errors):
-        problems.append(f"no error diagnostic with summary containing {want!r}; got "
-                        f"{[e['diagnostic'].get('summary') for e in errors]}")
-else:
-    if errors:
-        problems.append(f"unexpected error diagnostics: {[e['diagnostic'].get('summary') for e in errors]}")
-    plan = json.load(open(os.path.join(out, "plan.json"), encoding="utf-8"))
-    if "format_version" not in plan:
-        problems.append("plan.json has no format_version")
-    got = {}
-    for rc in plan.get("resource_changes", []):
-        got[rc["address"]] = {"actions": rc["change"]["actions"]}
-        if "action_reason" in rc:
-            got[rc["address"]]["action_reason"] = rc["action_reason"]
-    want = expected["resource_changes"]
-    for addr in sorted(set(want) | set(got)):
-        if want.get(addr) != got.get(addr):
-            problems.append(f"{addr}: expected {want.get(addr)}, got {got.get(addr)}")
-    # the streaming log must agree with plan.json on what changes
-    summary = [e for e in events if e.get("type") == "change_summary"]
-    if len(summary) != 1:
-        problems.append(f"plan.jsonl has {len(summary)} change_summary messages, expected 1")
-for p in problems:
-    print(f"  {name}: {p}", file=sys.stderr)
-sys.exit(1 if problems else 0)
-PY
+    "$python" "$checker" "$set/$name" "$expected" "$out" "$work_root" \
+        || die "$set/$name: output does not match expected.json"
 
     # 6. install the outputs (replace, never merge, so reruns are idempotent)
     mv -f "$out/plan.jsonl" "$src/plan.jsonl"
-    if [ "$expect_exit" = ok ]; then
+    if [ -f "$out/plan.json" ]; then
         mv -f "$out/plan.json" "$src/plan.json"
     else
         rm -f "$src/plan.json"
     fi
-    rm -rf "$work_root/$name"
-    echo "make-fixtures: $name ok" >&2
+    rm -rf "${work_root:?}/$set/$name"
+    echo "make-fixtures: $set/$name ok" >&2
 }
 
-scenarios=()
-if [ "$#" -gt 0 ]; then
-    scenarios=("$@")
+# scenarios_of SET: prints every scenario folder of SET (one with a base/).
+scenarios_of() {
+    local d
+    for d in "$root/fixtures/$1"/*/; do
+        [ -d "$d/base" ] && echo "$1/$(basename "$d")"
+    done
+    return 0
+}
+
+is_set() { local s; for s in "${sets[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+
+targets=()
+if [ "$#" -eq 0 ]; then
+    for s in "${sets[@]}"; do
+        while IFS= read -r t; do targets+=("$t"); done < <(scenarios_of "$s")
+    done
 else
-    for d in "$fixtures"/*/; do
-        [ -d "$d/base" ] && scenarios+=("$(basename "$d")")
+    for arg in "$@"; do
+        arg=${arg%/}; arg=${arg#fixtures/}
+        if is_set "$arg"; then
+            while IFS= read -r t; do targets+=("$t"); done < <(scenarios_of "$arg")
+        elif [ "${arg%%/*}" != "$arg" ]; then
+            is_set "${arg%%/*}" || die "$arg: unknown set ${arg%%/*} (expected one of: ${sets[*]})"
+            [ -d "$root/fixtures/$arg/base" ] || die "$arg: no such scenario"
+            targets+=("$arg")
+        else
+            found=()
+            for s in "${sets[@]}"; do
+                [ -d "$root/fixtures/$s/$arg/base" ] && found+=("$s/$arg")
+            done
+            [ "${#found[@]}" -gt 0 ] || die "$arg: no such scenario in ${sets[*]}"
+            [ "${#found[@]}" -eq 1 ] || die "$arg: in several sets; name it as SET/$arg (${found[*]})"
+            targets+=("${found[0]}")
+        fi
     done
 fi
-[ "${#scenarios[@]}" -gt 0 ] || die "no scenarios found under $fixtures"
-for s in "${scenarios[@]}"; do
-    run_scenario "$s"
+[ "${#targets[@]}" -gt 0 ] || die "no scenarios found"
+start=$SECONDS
+for t in "${targets[@]}"; do
+    run_scenario "${t%%/*}" "${t#*/}"
 done
-echo "make-fixtures: regenerated ${#scenarios[@]} scenario(s) with $tf_version" >&2
+used=""
+for s in "${sets[@]}"; do [ -n "${versions_used[$s]:-}" ] && used+="; $s/: ${versions_used[$s]}"; done
+echo "make-fixtures: regenerated ${#targets[@]} scenario(s) in $((SECONDS - start)) s${used}" >&2

@@ -357,7 +357,11 @@ def test_check_run_output_is_clipped(gh_server: GHServer) -> None:
 
 
 def test_pr_facts_from_a_webhook_pull_request() -> None:
-    doc = json.loads((Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json").read_text())
+    doc = json.loads(
+        (
+            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+        ).read_text()
+    )
     f = pr_facts("Codertocat/Hello-World", doc["pull_request"], [], [], [], [])
     assert (f.number, f.author.login, f.author.id) == (2, "Codertocat", 21031067)
     assert f.head_ref == "changes" and f.base_ref == "master"
@@ -365,7 +369,11 @@ def test_pr_facts_from_a_webhook_pull_request() -> None:
 
 
 def test_malformed_api_answers_fail_closed() -> None:
-    doc = json.loads((Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json").read_text())
+    doc = json.loads(
+        (
+            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+        ).read_text()
+    )
     pr = doc["pull_request"]
     bad = {**pr, "head": {**pr["head"], "sha": None}}
     with pytest.raises(ApiUnavailable, match=r"head\.sha"):
