@@ -168,11 +168,11 @@ def _plan_tags(
     keys = {k.casefold() for k in prod.tag_keys}
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
     shown_rule: list[tuple[Any, frozenset[str]]] = []  # redact.py's rule, computed on first use
-    sides = _sides(change)
-    missing = _missing_object(change, sides)
+    objects = _sides(change)
+    missing = _missing_object(change, objects)
     if missing is not None:
         unknown.append(missing)
-    for side, value, _sens, unk in sides:
+    for side, value, _sens, unk in objects:
         if unk is True:
             unknown.append(
                 Reason("unknown_tags", f"the whole {side} object is unknown until apply")
@@ -221,9 +221,7 @@ def _missing_object(
             "unknown_object", "the plan gives no `before` object for this delete: tags unread"
         )
     if change.action is Action.REPLACE and all(v is None for v in values.values()) and values:
-        return Reason(
-            "unknown_object", "the plan gives neither side of this replace: tags unread"
-        )
+        return Reason("unknown_object", "the plan gives neither side of this replace: tags unread")
     return None
 
 

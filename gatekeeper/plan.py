@@ -347,12 +347,15 @@ def check_utf8(text: bytes, path: str) -> None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(text)
     for start in range(0, len(text), _UTF8_CHUNK):
+        carried = len(decoder.getstate()[0])  # a sequence split across chunks
+        last = start + _UTF8_CHUNK >= len(text)
         try:
-            decoder.decode(view[start : start + _UTF8_CHUNK], final=start + _UTF8_CHUNK >= len(text))
+            decoder.decode(view[start : start + _UTF8_CHUNK], final=last)
         except UnicodeDecodeError as exc:
-            raise PlanError(
-                f"{path}: invalid UTF-8 at byte {start + exc.start}", _ENC_HINT
-            ) from None
+            where = start - carried + exc.start
+            raise PlanError(f"{path}: invalid UTF-8 at byte {where}", _ENC_HINT) from None
+
+
 _WRAPPER_HINT = (
     "set `terraform_wrapper: false` on hashicorp/setup-terraform, or call `terraform-bin`"
 )

@@ -105,9 +105,13 @@ def _string_lists(schema: object, path: str = "") -> list[str]:
     """Paths of every array-of-strings schema (inline or by $ref)."""
     out: list[str] = []
     if isinstance(schema, dict):
-        if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
-            if schema["items"].get("type") == "string":
-                out.append(path)
+        items = schema.get("items")
+        if (
+            schema.get("type") == "array"
+            and isinstance(items, dict)
+            and items.get("type") == "string"
+        ):
+            out.append(path)
         for k, v in schema.items():
             out.extend(_string_lists(v, f"{path}/{k}"))
     elif isinstance(schema, list):

@@ -163,10 +163,8 @@ def _write_error(path: str, exc: OSError) -> GatekeeperError:
 
 
 def _unlink(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _umask() -> int:

@@ -12,9 +12,9 @@ from gatekeeper.adapters.files import (
     write_outputs,
     write_stdout,
 )
-from gatekeeper.errors import GatekeeperError
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import Decision, decide_offline
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.policy import Policy, load_policy_file
 
 

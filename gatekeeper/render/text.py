@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from gatekeeper.classify import Analysis, ClassifiedChange
-from gatekeeper.plan import Action
 from gatekeeper.decision import Decision
+from gatekeeper.plan import Action
 from gatekeeper.redact import redacted_paths
 from gatekeeper.render.escape import inert_commands, terminal
 
