@@ -170,7 +170,10 @@ def _plan_tags(
     shown_rule: list[tuple[Any, frozenset[str]]] = []  # redact.py's rule, computed on first use
     objects = _sides(change)
     missing = _missing_object(change, objects)
-    if missing is not None:
+    prior = _prior_side(change, objects, prod)
+    if prior is not None:
+        objects.append(prior)
+    elif missing is not None:
         unknown.append(missing)
     for side, value, _sens, unk in objects:
         if unk is True:
@@ -203,11 +206,36 @@ def _plan_tags(
                     shown_rule.append(change_secrets(change))
                 union, secrets = shown_rule[0]
                 hidden = is_sensitive(union, (attr, key)) or val in secrets
-                shown = SENSITIVE if hidden else repr(val)
+                # prior_state's own sensitive marks are not read: its values are never shown.
+                shown = (
+                    SENSITIVE
+                    if hidden
+                    else "(value not shown)"
+                    if side == "prior_state"
+                    else repr(val)
+                )
                 shown_key = "(sensitive key)" if key in secrets else key
                 matches.setdefault(f"{attr}.{shown_key} = {shown}", []).append(side)
     for text, sides in matches.items():
         found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
+
+
+def _prior_side(
+    change: ResourceChange, sides: list[tuple[str, Any, Any, Any]], prod: ProductionPolicy
+) -> tuple[str, Any, Any, Any] | None:
+    """prior_state's copy of the destroyed object, as one more side to read tags from, when
+    its tag attributes differ from `before`'s (they never do in a plan Terraform wrote; a
+    corrupted `before` must not hide production tags)."""
+    if change.prior_raw is None:
+        return None
+    prior = change.prior()
+    before = next((v for side, v, _s, _u in sides if side == "before"), None)
+    if not isinstance(prior, dict):
+        return None
+    view = {a: prior.get(a) for a in prod.tag_attributes}
+    if isinstance(before, dict) and view == {a: before.get(a) for a in prod.tag_attributes}:
+        return None
+    return ("prior_state", prior, None, None)
 
 
 def _missing_object(

@@ -73,6 +73,9 @@ class ResourceChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     after_unknown_raw: msgspec.Raw | None = None
     before_sensitive_raw: msgspec.Raw | None = None
     after_sensitive_raw: msgspec.Raw | None = None
+    # The destroyed object as prior_state lists it (show -json; delete/replace only): a second
+    # copy of `before`, so a corrupted `before` cannot alone hide production tags.
+    prior_raw: msgspec.Raw | None = None
 
     @property
     def destructive(self) -> bool:
@@ -92,6 +95,9 @@ class ResourceChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
     def after_sensitive(self) -> Any:
         return _decode(self.after_sensitive_raw, self, "after_sensitive")
+
+    def prior(self) -> Any:
+        return _decode(self.prior_raw, self, "prior_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +183,8 @@ class _ActionInvocation(msgspec.Struct):
 class _StateResource(msgspec.Struct):
     address: str = ""
     mode: str = "managed"
+    deposed_key: str | None = None
+    values: msgspec.Raw = _ABSENT  # a slice, decoded only for a destroyed object's tags
 
 
 class _Module(msgspec.Struct):
@@ -484,7 +492,9 @@ def _parse_show(text: bytes, *, label: str, path: str, digest: str) -> Plan:
             f"{path}: Terraform marked this plan as errored: it is incomplete",
             "fix the errors `terraform plan` reports; a failed plan cannot be gated",
         )
-    changes = tuple(_show_change(rc, label, drift=False) for rc in raw.resource_changes or [])
+    rcs = raw.resource_changes or []
+    prior = _prior_objects(raw, path) if any("delete" in rc.change.actions for rc in rcs) else {}
+    changes = tuple(_show_change(rc, label, drift=False, prior=prior) for rc in rcs)
     # Terraform 1.14 action invocations run provider side effects this program cannot judge:
     # report each as an unknown action, which fails closed.
     changes += tuple(_invocation(ai, label) for ai in raw.action_invocations or [])
@@ -603,11 +613,40 @@ def _raw(v: msgspec.Raw) -> msgspec.Raw | None:
     return None if n == 0 or (n == 4 and v == _NULL) else v
 
 
-def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceChange:
+def _prior_objects(raw: _ShowPlan, path: str) -> dict[tuple[str, str | None], msgspec.Raw]:
+    """(address, deposed key) -> the object's values in prior_state (raw slices)."""
+    if _raw(raw.prior_state) is None:
+        return {}
+    try:
+        state = _state_decoder.decode(raw.prior_state)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+        raise PlanError(f"{path}: prior_state of the wrong shape: {exc}", _TEXT_HINT) from None
+    root = state.values.root_module if state.values is not None else None
+    out: dict[tuple[str, str | None], msgspec.Raw] = {}
+    stack = [root] if root is not None else []
+    while stack:
+        mod = stack.pop()
+        for r in mod.resources:
+            values = _raw(r.values)
+            if r.mode == "managed" and values is not None:
+                out[(r.address, r.deposed_key or None)] = values
+        stack.extend(mod.child_modules)
+    return out
+
+
+def _show_change(
+    rc: _ResourceChange,
+    label: str,
+    *,
+    drift: bool,
+    prior: dict[tuple[str, str | None], msgspec.Raw] | None = None,
+) -> ResourceChange:
     actions = tuple(rc.change.actions)
     action, order = map_actions(actions)
     c = rc.change
     module_address = rc.module_address or ""
+    deposed = rc.deposed if isinstance(rc.deposed, str) and rc.deposed else None
+    prior_raw = prior.get((rc.address, deposed)) if prior and "delete" in actions else None
     return ResourceChange(
         plan=label,
         address=rc.address or _synth_address(rc),
@@ -622,10 +661,11 @@ def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceCha
         replace_order=order,
         action_reason=rc.action_reason,
         replace_paths=tuple(tuple(p) for p in c.replace_paths) if c.replace_paths else (),
-        deposed=rc.deposed if isinstance(rc.deposed, str) and rc.deposed else None,
+        deposed=deposed,
         previous_address=rc.previous_address,
         importing=_raw(c.importing) is not None,
         drift=drift,
+        prior_raw=prior_raw,
         before_raw=_raw(c.before),
         after_raw=_raw(c.after),
         after_unknown_raw=_raw(c.after_unknown),

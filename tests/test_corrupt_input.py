@@ -138,6 +138,7 @@ def test_real_terraform_1_15_plans_pass_the_cross_checks() -> None:
 
 
 def _delete_without_before(doc: dict[str, Any], how: str) -> None:
+    doc.pop("prior_state")  # its copy of the object would give the tags (tested below)
     change = doc["resource_changes"][0]["change"]
     change["actions"] = ["delete"]
     change["after"] = None
@@ -162,6 +163,7 @@ def test_a_replace_with_both_sides_null_is_possibly_production(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     doc = prod_db()
+    doc.pop("prior_state")
     doc["resource_changes"][0]["change"].update(before=None, after=None)
     code, out, _ = check(tmp_path, dumps(doc), capsys)
     assert code == 1 and "the plan gives neither side of this replace" in out
@@ -404,3 +406,19 @@ def test_plan_label_with_nothing_before_the_equals_sign_says_so(
 def test_plan_errors_are_plan_errors() -> None:
     with pytest.raises(PlanError, match="invalid UTF-8 at byte 3"):
         parse_plan(b'{"a\xff": 1}', label="p", path="p")
+
+
+@pytest.mark.parametrize("how", ["flipped", "missing"])
+def test_a_corrupted_before_cannot_hide_the_production_tags_prior_state_still_has(
+    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads(fixture_plan("destroy_all").read_text("utf-8"))
+    (web,) = [rc for rc in doc["resource_changes"] if rc["address"] == "null_resource.web"]
+    if how == "flipped":
+        web["change"]["before"]["triggers"]["env"] = "psod"  # one bit
+    else:
+        del web["change"]["before"]
+    code, out, _ = check(tmp_path, dumps(doc), capsys)
+    assert code == 1
+    assert "production: triggers.env = (value not shown) (prior_state)" in out
+    assert "psod" not in out
