@@ -14,6 +14,7 @@ Not a test: figures depend on the machine; compare the ratios.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -32,6 +33,7 @@ def main() -> int:
     ap.add_argument("--lookups", type=int, default=1000)
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
+    gc.disable()  # as gatekeeper.cli does for its one short batch run
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
