@@ -175,7 +175,7 @@ def _plan_tags(
         objects.append(prior)
     elif missing is not None:
         unknown.append(missing)
-    for side, value, _sens, unk in objects:
+    for side, value, sens, unk in objects:
         if unk is True:
             unknown.append(
                 Reason("unknown_tags", f"the whole {side} object is unknown until apply")
@@ -187,7 +187,7 @@ def _plan_tags(
             if unk is not None and _any_true(_get(unk, attr), keys):
                 unknown.append(Reason("unknown_tags", f"{side}.{attr} is known only after apply"))
             tags = value.get(attr)
-            odd = _not_string_map(tags)
+            odd = _not_string_map(tags, True if sens is True else _get(sens, attr))
             if odd is not None:
                 unknown.append(
                     Reason("unknown_tag_shape", f"{side}.{attr} is {odd}, not a map of strings")
@@ -253,15 +253,17 @@ def _missing_object(
     return None
 
 
-def _not_string_map(tags: Any) -> str | None:
+def _not_string_map(tags: Any, sensitive: Any) -> str | None:
     """How a tag attribute's value falls short of a map of strings (None: it does not). An
-    absent or null attribute is fine: the object has no tags."""
-    if tags is None:
+    absent or null attribute is fine: the object has no tags. A value marked sensitive is
+    not judged by its shape: a plan artifact masks it with a string (transport.py gates
+    it as redacted)."""
+    if tags is None or sensitive is True:
         return None
     if not isinstance(tags, dict):
         return f"a {_json_type(tags)}"
     for key, val in tags.items():
-        if val is not None and not isinstance(val, str):
+        if val is not None and not isinstance(val, str) and _get(sensitive, key) is not True:
             return f"a map whose {key!r} is a {_json_type(val)}"
     return None
 
