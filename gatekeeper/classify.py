@@ -191,7 +191,14 @@ def _plan_tags(
             or (isinstance(value, str) and value in secrets)
         )
 
-    for side, value, _sens, unk in _sides(change):
+    objects = _sides(change)
+    missing = _missing_object(change, objects)
+    prior = _prior_side(change, objects, prod)
+    if prior is not None:
+        objects.append(prior)
+    elif missing is not None:
+        unknown.append(missing)
+    for side, value, sens, unk in objects:
         if unk is True:
             unknown.append(
                 Reason("unknown_tags", f"the whole {side} object is unknown until apply")
@@ -209,6 +216,11 @@ def _plan_tags(
             if tags is not None and is_hidden(tags, (attr,)):
                 masked.append(f"{side}.{attr}")
                 continue
+            odd = _not_string_map(tags, True if sens is True else _get(sens, attr))
+            if odd is not None:
+                unknown.append(
+                    Reason("unknown_tag_shape", f"{side}.{attr} is {odd}, not a map of strings")
+                )
             if not isinstance(tags, dict):
                 continue
             for key, val in tags.items():
@@ -225,7 +237,9 @@ def _plan_tags(
                 if not isinstance(val, str):
                     continue
                 if globs.first_match(prod.tag_values, val, casefold=True):
-                    matches.setdefault(f"{attr}.{key} = {val!r}", []).append(side)
+                    # prior_state's own sensitive marks are not read: its values are never shown.
+                    shown = "(value not shown)" if side == "prior_state" else repr(val)
+                    matches.setdefault(f"{attr}.{key} = {shown}", []).append(side)
     for text, sides in matches.items():
         found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
     if masked:
@@ -238,6 +252,66 @@ def _plan_tags(
                 "production",
             )
         )
+
+
+def _prior_side(
+    change: ResourceChange, sides: list[tuple[str, Any, Any, Any]], prod: ProductionPolicy
+) -> tuple[str, Any, Any, Any] | None:
+    """prior_state's copy of the destroyed object, as one more side to read tags from, when
+    its tag attributes differ from `before`'s (they never do in a plan Terraform wrote; a
+    corrupted `before` must not hide production tags)."""
+    if change.prior_raw is None:
+        return None
+    prior = change.prior()
+    before = next((v for side, v, _s, _u in sides if side == "before"), None)
+    if not isinstance(prior, dict):
+        return None
+    view = {a: prior.get(a) for a in prod.tag_attributes}
+    if isinstance(before, dict) and view == {a: before.get(a) for a in prod.tag_attributes}:
+        return None
+    return ("prior_state", prior, None, None)
+
+
+def _missing_object(
+    change: ResourceChange, sides: list[tuple[str, Any, Any, Any]]
+) -> Reason | None:
+    """A delete without its `before` object, or a replace with neither side: Terraform never
+    writes this, and the tags cannot be read, so it may be production."""
+    values = {side: value for side, value, _s, unk in sides if unk is not True}
+    if change.action is Action.DELETE and values.get("before") is None:
+        return Reason(
+            "unknown_object", "the plan gives no `before` object for this delete: tags unread"
+        )
+    if change.action is Action.REPLACE and all(v is None for v in values.values()) and values:
+        return Reason("unknown_object", "the plan gives neither side of this replace: tags unread")
+    return None
+
+
+def _not_string_map(tags: Any, sensitive: Any) -> str | None:
+    """How a tag attribute's value falls short of a map of strings (None: it does not). An
+    absent or null attribute is fine: the object has no tags. A value marked sensitive is
+    not judged by its shape: a plan artifact masks it with a string (transport.py gates
+    it as redacted)."""
+    if tags is None or sensitive is True:
+        return None
+    if not isinstance(tags, dict):
+        return f"a {_json_type(tags)}"
+    for key, val in tags.items():
+        if val is not None and not isinstance(val, str) and _get(sensitive, key) is not True:
+            return f"a map whose {key!r} is a {_json_type(val)}"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "map" if isinstance(value, dict) else "null"
 
 
 def _get(mask: Any, key: str) -> Any:
@@ -313,6 +387,12 @@ def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]
         notes.append(f"moved from {change.previous_address}")
     if change.importing:
         notes.append("being imported")
+        if change.action is Action.REPLACE:
+            # Terraform's own warning for this plan: the import is followed by a destroy.
+            notes.append(
+                "Terraform warns: this object is imported and then replaced, so the replace "
+                "destroys the object just imported"
+            )
     if change.action is Action.FORGET:
         notes.append("forget: removed from state, the real object is not destroyed")
     if facts is not None:

@@ -18,7 +18,7 @@ from gatekeeper.errors import (
     OverrideError,
     PlanError,
 )
-from gatekeeper.render.escape import terminal
+from gatekeeper.render.escape import log_line, terminal
 
 # Subcommand modules; each has add_parser(sub). Imported lazily by name to keep startup fast.
 # name -> one-line help. Only the invoked command's module is imported (the gate's pulls in
@@ -102,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         # The message and hint may quote untrusted text (a plan's diagnostics, a bundle, a
         # file name): escape sequences and bidi controls are shown, never acted on.
-        print(f"error: {terminal(exc.message)}", file=sys.stderr)
-        print(f"hint: {terminal(exc.hint or fallback_hint(exc))}", file=sys.stderr)
+        print(f"error: {log_line(exc.message)}", file=sys.stderr)
+        print(f"hint: {log_line(exc.hint or fallback_hint(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -73,25 +73,31 @@ class ResourceChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     after_unknown_raw: msgspec.Raw | None = None
     before_sensitive_raw: msgspec.Raw | None = None
     after_sensitive_raw: msgspec.Raw | None = None
+    # The destroyed object as prior_state lists it (show -json; delete/replace only): a second
+    # copy of `before`, so a corrupted `before` cannot alone hide production tags.
+    prior_raw: msgspec.Raw | None = None
 
     @property
     def destructive(self) -> bool:
         return self.action in (Action.DELETE, Action.REPLACE, Action.UNKNOWN)
 
     def before(self) -> Any:
-        return _decode(self.before_raw)
+        return _decode(self.before_raw, self, "before")
 
     def after(self) -> Any:
-        return _decode(self.after_raw)
+        return _decode(self.after_raw, self, "after")
 
     def after_unknown(self) -> Any:
-        return _decode(self.after_unknown_raw)
+        return _decode(self.after_unknown_raw, self, "after_unknown")
 
     def before_sensitive(self) -> Any:
-        return _decode(self.before_sensitive_raw)
+        return _decode(self.before_sensitive_raw, self, "before_sensitive")
 
     def after_sensitive(self) -> Any:
-        return _decode(self.after_sensitive_raw)
+        return _decode(self.after_sensitive_raw, self, "after_sensitive")
+
+    def prior(self) -> Any:
+        return _decode(self.prior_raw, self, "prior_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +122,24 @@ class Plan:
     sha256: str
 
 
-def _decode(raw: msgspec.Raw | None) -> Any:
+def _decode(raw: msgspec.Raw | None, change: ResourceChange, field: str) -> Any:
+    """Decode one lazily kept attribute value. A value that cannot be read (a number out of
+    range such as 1e400 or a 5,000-digit integer, nesting past the limit) is bad input: the
+    plan is corrupted. Reported with where it is, never a crash."""
     if raw is None:
         return None
-    return msgspec.json.decode(raw)
+    try:
+        value = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+        raise _value_error(change, field, str(exc)) from None
+    return value
+
+
+def _value_error(change: ResourceChange, field: str, why: str) -> PlanError:
+    return PlanError(
+        f"plan {change.plan}: {change.address}: {field} cannot be read: {why}",
+        "the plan is corrupted: regenerate it with `terraform show -json tfplan > plan.json`",
+    )
 
 
 # ---------------------------------------------------------------- show -json structs
@@ -160,10 +180,39 @@ class _ActionInvocation(msgspec.Struct):
     provider_name: str = ""
 
 
+class _StateResource(msgspec.Struct):
+    address: str = ""
+    mode: str = "managed"
+    deposed_key: str | None = None
+    values: msgspec.Raw = _ABSENT  # a slice, decoded only for a destroyed object's tags
+
+
+class _Module(msgspec.Struct):
+    resources: list[_StateResource] = []
+    child_modules: list[_Module] = []
+
+
+class _Values(msgspec.Struct):  # planned_values, and prior_state's "values"
+    root_module: _Module | None = None
+
+
+class _State(msgspec.Struct):
+    values: _Values | None = None
+
+
+class _OutputChange(msgspec.Struct):
+    actions: list[str] = []
+
+
 class _ShowPlan(msgspec.Struct):
     format_version: str | None = None
     plan_format_version: str | None = None  # HCP Terraform's redacted plan JSON
+    # Kept raw (a slice, not decoded): read only to cross-check a plan with no changes.
     planned_values: msgspec.Raw = _ABSENT
+    prior_state: msgspec.Raw = _ABSENT
+    output_changes: dict[str, _OutputChange] | None = None
+    applyable: bool | None = None  # Terraform 1.8+
+    complete: bool | None = None  # Terraform 1.8+: false when changes were deferred
     action_invocations: list[_ActionInvocation] | None = None
     terraform_version: str | None = None
     resource_changes: list[_ResourceChange] | None = None
@@ -202,6 +251,7 @@ class _LogSummary(msgspec.Struct):
     add: int = 0
     change: int = 0
     remove: int = 0
+    forget: int = 0
     operation: str = "plan"
 
 
@@ -217,6 +267,8 @@ class _LogLine(msgspec.Struct):
 
 
 _show_decoder = msgspec.json.Decoder(_ShowPlan)
+_values_decoder = msgspec.json.Decoder(_Values)
+_state_decoder = msgspec.json.Decoder(_State)
 _line_decoder = msgspec.json.Decoder(_LogLine)
 _array_decoder = msgspec.json.Decoder(list[_LogLine])
 _LOG_HINT = "give the raw output of `terraform plan -json` (one JSON object per line)"
@@ -249,19 +301,6 @@ _LOG_ACTIONS: dict[str, tuple[Action, ReplaceOrder | None]] = {
     "import": (Action.NOOP, None),
     "forget": (Action.FORGET, None),
     "remove": (Action.FORGET, None),
-}
-
-
-# How destructive an action is, for merging log messages that share an address.
-_RANK = {
-    Action.NOOP: 0,
-    Action.READ: 1,
-    Action.CREATE: 2,
-    Action.UPDATE: 3,
-    Action.FORGET: 4,
-    Action.DELETE: 5,
-    Action.REPLACE: 6,
-    Action.UNKNOWN: 7,
 }
 
 
@@ -304,6 +343,27 @@ def decode_text(data: bytes, path: str) -> bytes:
 
 
 _ENC_HINT = "write the plan as UTF-8: `terraform show -json tfplan > plan.json`"
+_UTF8_CHUNK = 1 << 22
+
+
+def check_utf8(text: bytes, path: str) -> None:
+    """Refuse invalid UTF-8 anywhere in the plan. The decoder checks only the strings it
+    decodes: an object key it skips (a mangled `resource_changes`) or an attribute value kept
+    raw would pass unseen, and a gated change could vanish with the key it sits under."""
+    if text.isascii():  # the common case, checked at memory speed
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(text)
+    for start in range(0, len(text), _UTF8_CHUNK):
+        carried = len(decoder.getstate()[0])  # a sequence split across chunks
+        last = start + _UTF8_CHUNK >= len(text)
+        try:
+            decoder.decode(view[start : start + _UTF8_CHUNK], final=last)
+        except UnicodeDecodeError as exc:
+            where = start - carried + exc.start
+            raise PlanError(f"{path}: invalid UTF-8 at byte {where}", _ENC_HINT) from None
+
+
 _WRAPPER_HINT = (
     "set `terraform_wrapper: false` on hashicorp/setup-terraform, or call `terraform-bin`"
 )
@@ -316,6 +376,7 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
 
     digest = hashlib.sha256(data).hexdigest()
     text = decode_text(data, path)
+    check_utf8(text, path)
     # Sniff the format from the head only: slicing or stripping the whole plan would copy it.
     head = text[:65536]
     start = len(head) - len(head.lstrip())
@@ -343,11 +404,41 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
                 _LOG_HINT,
             ) from None
         return _log_plan(((n, m) for n, m in enumerate(lines, 1)), label, path, digest)
+    stray = _stray_line_before_log(stripped)
+    if stray is not None:
+        raise _stray_error(path, *stray)
     if _looks_like_text_plan(stripped):
         raise PlanError(
             f"{path}: this is the human-readable output of `terraform plan`", _TEXT_HINT
         )
     raise PlanError(f"{path}: not a JSON plan (it does not start with `{{`)", _TEXT_HINT)
+
+
+_STDERR_HINT = (
+    "do not redirect stderr into the log: run `terraform plan -json > plan.jsonl` "
+    "without `2>&1` (warnings go to stderr)"
+)
+
+
+def _stray_line_before_log(head: bytes) -> tuple[int, bytes] | None:
+    """(line number, line) of a non-JSON line ahead of `terraform plan -json` log lines: a
+    stderr message mixed into the log, not the human-readable plan."""
+    stray: tuple[int, bytes] | None = None
+    for n, line in enumerate(head.split(b"\n")[:200], start=1):
+        s = line.strip()
+        if s.startswith(b"{") and _looks_like_log_line(s):
+            return stray
+        if s and stray is None:
+            stray = (n, s)
+    return None
+
+
+def _stray_error(path: str, n: int, line: bytes) -> PlanError:
+    shown = line[:60].decode("utf-8", "replace")
+    return PlanError(
+        f"{path}:{n}: a line that is not JSON in a `terraform plan -json` log: {shown!r}",
+        _STDERR_HINT,
+    )
 
 
 def _looks_like_log_line(line: bytes) -> bool:
@@ -401,11 +492,14 @@ def _parse_show(text: bytes, *, label: str, path: str, digest: str) -> Plan:
             f"{path}: Terraform marked this plan as errored: it is incomplete",
             "fix the errors `terraform plan` reports; a failed plan cannot be gated",
         )
-    changes = tuple(_show_change(rc, label, drift=False) for rc in raw.resource_changes or [])
+    rcs = raw.resource_changes or []
+    prior = _prior_objects(raw, path) if any("delete" in rc.change.actions for rc in rcs) else {}
+    changes = tuple(_show_change(rc, label, drift=False, prior=prior) for rc in rcs)
     # Terraform 1.14 action invocations run provider side effects this program cannot judge:
     # report each as an unknown action, which fails closed.
     changes += tuple(_invocation(ai, label) for ai in raw.action_invocations or [])
     drift = tuple(_show_change(rc, label, drift=True) for rc in raw.resource_drift or [])
+    _cross_check(raw, changes, path)
     return Plan(
         label=label,
         path=path,
@@ -420,6 +514,75 @@ def _parse_show(text: bytes, *, label: str, path: str, digest: str) -> Plan:
     )
 
 
+_DISAGREE_HINT = (
+    "regenerate it with `terraform show -json tfplan > plan.json`: a plan whose parts "
+    "disagree cannot be gated"
+)
+
+
+def _cross_check(raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str) -> None:
+    """Fail closed when the plan's parts disagree. Terraform omits `resource_changes` when
+    nothing changes, so a missing key alone proves nothing; but one flipped bit in that key
+    reads as "no changes". What Terraform writes elsewhere must then agree: `applyable` and
+    `complete` (1.8+), `planned_values` and `prior_state` (each lists every managed resource,
+    and every resource has a `resource_changes` entry, if only a no-op), `output_changes`.
+    The sections are decoded only when `resource_changes` is empty: off the hot path."""
+
+    def disagree(what: str) -> PlanError:
+        return PlanError(
+            f"{path}: the plan's parts disagree: {what}: it is corrupted or edited",
+            _DISAGREE_HINT,
+        )
+
+    if raw.complete is False:
+        raise PlanError(
+            f"{path}: Terraform marked this plan incomplete (`complete: false`): some changes "
+            "were deferred and are not in it",
+            "apply the deferred changes first, or plan without deferral; an incomplete plan "
+            "cannot be gated",
+        )
+    if raw.applyable is False and any(c.action is not Action.NOOP for c in changes):
+        raise disagree("`applyable` is false, but resource_changes has changes")
+    if raw.resource_changes:
+        return
+    planned = _managed(raw.planned_values, _values_decoder, path)
+    if planned:
+        raise disagree(
+            f"planned_values lists {len(planned)} managed resource(s) ({planned[0]}), "
+            "but there are no resource_changes"
+        )
+    prior = _managed(raw.prior_state, _state_decoder, path)
+    if prior and raw.applyable is not False and not raw.resource_drift:
+        # A destroy plan whose resource_changes went missing (a refresh-only plan either
+        # reports drift or is not applyable).
+        raise disagree(
+            f"prior_state lists {len(prior)} managed resource(s) ({prior[0]}) that neither "
+            "remain in planned_values nor appear in resource_changes"
+        )
+    outputs = any(set(o.actions) != {"no-op"} for o in (raw.output_changes or {}).values())
+    if raw.applyable is True and not changes and not outputs and not raw.resource_drift:
+        raise disagree("`applyable` is true, but nothing changes")
+
+
+def _managed(section: msgspec.Raw, decoder: msgspec.json.Decoder[Any], path: str) -> list[str]:
+    """Addresses of the managed resources a planned_values/prior_state section lists."""
+    if _raw(section) is None:
+        return []
+    try:
+        doc = decoder.decode(section)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+        raise PlanError(f"{path}: a plan section of the wrong shape: {exc}", _TEXT_HINT) from None
+    values = doc.values if isinstance(doc, _State) else doc
+    root = values.root_module if values is not None else None
+    out: list[str] = []
+    stack = [root] if root is not None else []
+    while stack:
+        mod = stack.pop()
+        out.extend(r.address for r in mod.resources if r.mode == "managed")
+        stack.extend(mod.child_modules)
+    return out
+
+
 def _check_format_version(raw: _ShowPlan, path: str) -> str:
     # A plan with no format_version is not something Terraform writes: refuse it rather than
     # guess how to read it (fail closed).
@@ -429,9 +592,11 @@ def _check_format_version(raw: _ShowPlan, path: str) -> str:
             f"{path}: no format_version: not `terraform show -json` output",
             "give the unmodified output of `terraform show -json tfplan`",
         )
-    m = re.fullmatch(r"(\d+)\.(\d+)", fv)
+    # Bounded digits: int() of a 5,000-digit string raises (CPython's int/str limit).
+    m = re.fullmatch(r"(\d{1,9})\.(\d{1,9})", fv)
     if not m:
-        raise PlanError(f"{path}: unrecognized format_version {fv!r}", _TEXT_HINT)
+        shown = fv if len(fv) <= 40 else fv[:37] + "..."
+        raise PlanError(f"{path}: unrecognized format_version {shown!r}", _TEXT_HINT)
     if int(m.group(1)) not in SUPPORTED_MAJOR:
         raise PlanError(
             f"{path}: plan format_version {fv} is newer than this gatekeeper understands (0.x-1.x)",
@@ -448,11 +613,40 @@ def _raw(v: msgspec.Raw) -> msgspec.Raw | None:
     return None if n == 0 or (n == 4 and v == _NULL) else v
 
 
-def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceChange:
+def _prior_objects(raw: _ShowPlan, path: str) -> dict[tuple[str, str | None], msgspec.Raw]:
+    """(address, deposed key) -> the object's values in prior_state (raw slices)."""
+    if _raw(raw.prior_state) is None:
+        return {}
+    try:
+        state = _state_decoder.decode(raw.prior_state)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
+        raise PlanError(f"{path}: prior_state of the wrong shape: {exc}", _TEXT_HINT) from None
+    root = state.values.root_module if state.values is not None else None
+    out: dict[tuple[str, str | None], msgspec.Raw] = {}
+    stack = [root] if root is not None else []
+    while stack:
+        mod = stack.pop()
+        for r in mod.resources:
+            values = _raw(r.values)
+            if r.mode == "managed" and values is not None:
+                out[(r.address, r.deposed_key or None)] = values
+        stack.extend(mod.child_modules)
+    return out
+
+
+def _show_change(
+    rc: _ResourceChange,
+    label: str,
+    *,
+    drift: bool,
+    prior: dict[tuple[str, str | None], msgspec.Raw] | None = None,
+) -> ResourceChange:
     actions = tuple(rc.change.actions)
     action, order = map_actions(actions)
     c = rc.change
     module_address = rc.module_address or ""
+    deposed = rc.deposed if isinstance(rc.deposed, str) and rc.deposed else None
+    prior_raw = prior.get((rc.address, deposed)) if prior and "delete" in actions else None
     return ResourceChange(
         plan=label,
         address=rc.address or _synth_address(rc),
@@ -467,10 +661,11 @@ def _show_change(rc: _ResourceChange, label: str, *, drift: bool) -> ResourceCha
         replace_order=order,
         action_reason=rc.action_reason,
         replace_paths=tuple(tuple(p) for p in c.replace_paths) if c.replace_paths else (),
-        deposed=rc.deposed if isinstance(rc.deposed, str) and rc.deposed else None,
+        deposed=deposed,
         previous_address=rc.previous_address,
         importing=_raw(c.importing) is not None,
         drift=drift,
+        prior_raw=prior_raw,
         before_raw=_raw(c.before),
         after_raw=_raw(c.after),
         after_unknown_raw=_raw(c.after_unknown),
@@ -526,6 +721,8 @@ def _parse_log(text: bytes, *, label: str, path: str, digest: str) -> Plan:
 
 def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
     for n, line in _iter_lines(text):
+        if not line.startswith(b"{"):
+            raise _stray_error(path, n, line)
         try:
             yield n, _line_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
@@ -534,26 +731,25 @@ def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
             ) from None
 
 
+# The streaming log has no field for a deposed object: its delete shares the address of the
+# current object's change. Such a delete is kept as its own entry under this key.
+LOG_DEPOSED = "(key not in the plan log)"
+
+
 def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, digest: str) -> Plan:
-    changes: dict[str, ResourceChange] = {}
+    changes: list[ResourceChange] = []
     drift: list[ResourceChange] = []
     diags: list[Diagnostic] = []
     version: str | None = None
     ui: str | None = None
     summary: _LogSummary | None = None
-    destroys = 0  # planned destroy messages, deposed objects included
     for _n, msg in messages:
         t = msg.type
         if t == "version":
             version, ui = msg.terraform, msg.ui
         elif t == "planned_change" and msg.change is not None:
-            rc = _log_change(msg.change, label, drift=False)
-            destroys += rc.action in (Action.DELETE, Action.REPLACE)
-            # The log has no field for deposed objects: a deposed object's delete and the
-            # current object's change share one address. Keep the more destructive one.
-            seen = changes.get(rc.address)
-            if seen is None or _RANK[rc.action] >= _RANK[seen.action]:
-                changes[rc.address] = rc
+            # Every message is kept: with a deposed object Terraform sends two for one address.
+            changes.append(_log_change(msg.change, label, drift=False))
         elif t == "resource_drift" and msg.change is not None:
             drift.append(_log_change(msg.change, label, drift=True))
         elif t == "change_summary":
@@ -578,25 +774,69 @@ def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, d
             f"{path}: the plan log has no change_summary line: it is incomplete",
             "capture the whole output of `terraform plan -json`",
         )
-    if summary.operation == "plan" and summary.remove > destroys:
-        # Terraform's own count says more objects are destroyed than the log shows.
-        raise PlanError(
-            f"{path}: the plan log's summary says {summary.remove} to destroy, but only "
-            f"{destroys} destroy messages are in the log: it is incomplete or edited",
-            "capture the whole, unmodified output of `terraform plan -json`",
-        )
+    _check_summary(summary, changes, path)
     return Plan(
         label=label,
         path=path,
         format="plan-log",
         format_version=ui,
         terraform_version=version,
-        changes=tuple(changes.values()),
+        changes=_mark_deposed(changes),
         drift=tuple(drift),
         diagnostics=tuple(diags),
         errored=False,
         sha256=digest,
     )
+
+
+def _mark_deposed(changes: list[ResourceChange]) -> tuple[ResourceChange, ...]:
+    """A delete that shares its address with another change of the same log is a deposed
+    object's (Terraform sends it before the current object's replace): say so."""
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.address] = counts.get(c.address, 0) + 1
+    if all(n == 1 for n in counts.values()):
+        return tuple(changes)
+    out: list[ResourceChange] = []
+    current: set[str] = {c.address for c in changes if c.action is not Action.DELETE}
+    for c in changes:
+        if counts[c.address] > 1 and c.action is Action.DELETE:
+            if c.address in current:
+                c = msgspec.structs.replace(c, deposed=LOG_DEPOSED)
+            else:
+                # Several deletes alone: the first may be the current object.
+                current.add(c.address)
+        out.append(c)
+    return tuple(out)
+
+
+def _check_summary(summary: _LogSummary, changes: list[ResourceChange], path: str) -> None:
+    """Terraform's own counts must match the messages: a log that lost or gained a message
+    (cut, edited, merged from two runs) fails closed. Replaces count as one add and one
+    remove, as Terraform counts them."""
+    add = sum(c.action in (Action.CREATE, Action.REPLACE) for c in changes)
+    change = sum(c.action is Action.UPDATE for c in changes)
+    remove = sum(c.action in (Action.DELETE, Action.REPLACE) for c in changes)
+    if summary.operation != "plan":  # an apply log's counts are of what was applied
+        return
+    # A create-then-forget replace (Terraform 1.14+) is counted as a forget, not a remove.
+    slack = summary.forget
+    mismatch = [
+        f"{summary.remove} to destroy but {remove} destroy messages"
+        if not remove - slack <= summary.remove <= remove
+        else "",
+        f"{summary.add} to add but {add} create messages" if summary.add != add else "",
+        f"{summary.change} to change but {change} update messages"
+        if summary.change != change
+        else "",
+    ]
+    found = [m for m in mismatch if m]
+    if found:
+        raise PlanError(
+            f"{path}: the plan log's change_summary says {'; '.join(found)}: "
+            "it is incomplete or edited",
+            "capture the whole, unmodified output of `terraform plan -json` (stdout only)",
+        )
 
 
 def _log_change(c: _LogChange, label: str, *, drift: bool) -> ResourceChange:

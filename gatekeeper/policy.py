@@ -173,53 +173,244 @@ def load_policy_file(path: str) -> Policy:
         raise ConfigError(
             f"{path}: config file not found", "check the path, or omit --config to use defaults"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path}: is a directory, not a policy file",
+            "give the policy file itself, e.g. --config .github/gatekeeper.yml",
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        raise ConfigError(
+            f"{path}: cannot read config file: {exc.strerror}",
+            "check the path and its permissions, or omit --config to use defaults",
+        ) from None
     return parse_policy(data, source=path)
+
+
+# Deeper than any policy needs (the schema's deepest path is 4 levels): refused with a
+# position before the YAML composer's recursion could run out of stack.
+MAX_POLICY_DEPTH = 32
+_SYNTAX_HINT = "fix the YAML syntax (indentation, quotes, colons)"
 
 
 def parse_policy(data: bytes | str, *, source: str, path: str = defaults.POLICY_PATH) -> Policy:
     """Parse and validate a policy document. `source` names it in errors."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load(data) if data else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(
-            f"{source}{where}: {problem}", "fix the YAML syntax (indentation, quotes, colons)"
-        ) from None
+    doc, node = load_yaml(data, source)
     if doc is None:
-        doc = {}
+        # An empty file is most likely a mistake (a failed write, a stray `>`): taking it as
+        # the defaults would silently loosen a stricter policy someone meant to write.
+        raise ConfigError(
+            f"{source}: the policy file is empty",
+            "delete the file to use the built-in defaults, or write at least `version: 1`",
+        )
     if not isinstance(doc, dict):
         raise ConfigError(
             f"{source}: the config must be a mapping of keys, got {type(doc).__name__}",
             "start from the example in the README",
         )
-    _validate(doc, source)
+    _validate(doc, source, node)
     return _build(doc, source=source, path=path)
 
 
-def _validate(doc: dict[str, Any], source: str) -> None:
+def load_yaml(data: bytes | str, source: str) -> tuple[Any, Any]:
+    """(document, its YAML node tree) of a policy, with what YAML would silently accept
+    refused: duplicate keys (the last one would win), aliases (an alias bomb expands
+    exponentially; a policy has no need for them), and absurd nesting. Errors name the
+    line and column. libyaml composes the nodes when present (a 2 MB policy in well under
+    the pure-Python parser's time); the checks walk the node tree before anything is built."""
+    import yaml
+
+    _check_rough_depth(data, source)
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(data)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_nodes(node, source)
+        doc = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, source) from None
+    except RecursionError:
+        raise _too_deep(source, None) from None
+    finally:
+        loader.dispose()
+    return doc, node
+
+
+def _too_deep(source: str, mark: Any) -> ConfigError:
+    return ConfigError(
+        f"{source}{_at(mark)}: nested more than {MAX_POLICY_DEPTH} levels deep",
+        "a policy is at most a few levels deep: see the README's example",
+    )
+
+
+def _check_rough_depth(data: bytes | str, source: str) -> None:
+    """Before the (recursive) composer runs: refuse text whose indentation or bracket
+    nesting is far beyond any policy. Rough on purpose (brackets inside quotes count): the
+    exact check, with a position, is _check_nodes."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    depth = worst = 0
+    if text.count("[") + text.count("{") > 4 * MAX_POLICY_DEPTH:  # else it cannot be deep
+        for ch in text:
+            if ch in "[{":
+                depth += 1
+                worst = max(worst, depth)
+            elif ch in "]}":
+                depth -= 1
+    indent = max((len(ln) - len(ln.lstrip(" ")) for ln in text.splitlines()), default=0)
+    if worst > 4 * MAX_POLICY_DEPTH or indent > 8 * MAX_POLICY_DEPTH:
+        raise _too_deep(source, None)
+
+
+def _check_nodes(root: Any, source: str) -> None:
+    import yaml
+
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            # The composer shares one node for an anchor and each of its aliases.
+            raise ConfigError(
+                f"{source}{_at(node.start_mark)}: a YAML anchor used again through an alias: "
+                "aliases are not allowed in a policy",
+                "write the value out in full where it is used",
+            )
+        seen.add(id(node))
+        if depth > MAX_POLICY_DEPTH:
+            raise _too_deep(source, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            keys: dict[tuple[str, str], Any] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    first = keys.get((key.tag, key.value))
+                    if first is not None:
+                        raise ConfigError(
+                            f"{source}{_at(key.start_mark)}: duplicate key {key.value!r} "
+                            f"(first at line {first.start_mark.line + 1}): YAML would "
+                            "silently keep the last",
+                            "keep one of the two",
+                        )
+                    keys[(key.tag, key.value)] = key
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+def _at(mark: Any) -> str:
+    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+
+
+# The YAML parser's words (libyaml's, and PyYAML's pure-Python ones), said as a person would.
+_INDENT = (
+    "this line's indentation does not line up with the lines above it",
+    "indent the keys of one mapping (and the items of one list) by the same number of "
+    "spaces; check the line above too. Fix the YAML syntax",
+)
+_YAML_PROBLEMS = (
+    ("expected <block end>", *_INDENT),
+    ("did not find expected key", *_INDENT),
+    ("did not find expected '-' indicator", *_INDENT),
+    (
+        "mapping values are not allowed",
+        "a `:` where YAML did not expect a new key",
+        "quote a value that contains `: `, or put the key on its own line. Fix the YAML syntax",
+    ),
+    (
+        "cannot start any token",
+        "a character that cannot start a YAML value here (a tab? YAML indents with spaces only)",
+        "replace tabs with spaces, or quote the value. Fix the YAML syntax",
+    ),
+)
+
+
+def _yaml_error(exc: Exception, source: str) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    for needle, said, hint in _YAML_PROBLEMS:
+        if needle in problem:
+            return ConfigError(f"{source}{_at(mark)}: {said} (YAML: {problem})", hint)
+    return ConfigError(f"{source}{_at(mark)}: {problem}", _SYNTAX_HINT)
+
+
+def _mark(node: Any, path: Any) -> Any:
+    """The YAML position of the value at a JSON Schema error's path (None if not found)."""
+    import yaml
+
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+        if node is None:
+            return None
+    return node
+
+
+def _validate(doc: dict[str, Any], source: str, root: Any = None) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(config_schema())
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), e.message))
+    light = _shorten_string_lists(doc)
+    errors = sorted(validator.iter_errors(light), key=lambda e: (len(e.absolute_path), e.message))
     if not errors:
         return
     err = errors[0]
     key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+    node = _mark(root, err.absolute_path) if root is not None else None
+    where = f"{source}{_at(node.start_mark) if node is not None else ''}"
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         allowed = ", ".join(sorted(err.schema.get("properties", {})))
         raise ConfigError(
-            f"{source}: at {key}: unknown key {', '.join(map(repr, extra))}",
+            f"{where}: at {key}: unknown key {', '.join(map(repr, extra))}",
             f"allowed keys here: {allowed}",
         )
+    if list(err.absolute_path) == ["version"]:
+        raise ConfigError(
+            f"{where}: policy version {err.instance!r} is not one this gatekeeper reads "
+            "(it reads version 1)",
+            "write `version: 1`, or upgrade plan-gatekeeper if the policy was written for a "
+            "newer one",
+        )
+    if isinstance(err.instance, bool) and _wants_string(err.schema):
+        spelled = getattr(node, "value", str(err.instance).lower())
+        raise ConfigError(
+            f"{where}: at {key}: YAML read `{spelled}` as the boolean "
+            f"{str(err.instance).lower()}, not a string",
+            f'YAML 1.1 reads unquoted yes/no/on/off/true/false as booleans: quote it ("{spelled}")',
+        )
     expected = _expected(err.schema, str(err.validator))
-    raise ConfigError(f"{source}: at {key}: {_short(err.message)}", f"expected {expected}")
+    raise ConfigError(f"{where}: at {key}: {_short(err.message)}", f"expected {expected}")
+
+
+def _shorten_string_lists(value: Any) -> Any:
+    """The document with each long list of distinct non-empty strings cut to its first item,
+    for the schema validator (which spends ~0.1 ms per item: seconds on a policy of 100,000
+    address globs). Sound because every list of strings in the schema is `$defs/strings`
+    (non-empty, unique strings), exactly what is checked here; any other list is kept whole,
+    so the validator still reports the error, at its real index (tests/test_policy.py pins
+    the schema's shape)."""
+    if isinstance(value, dict):
+        return {k: _shorten_string_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if (
+            len(value) > 16
+            and all(type(x) is str and x for x in value)
+            and len(set(value)) == len(value)
+        ):
+            return value[:1]
+        return [_shorten_string_lists(v) for v in value]
+    return value
+
+
+def _wants_string(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" or (
+        "enum" in schema and all(isinstance(v, str) for v in schema["enum"])
+    )
 
 
 def _short(text: str) -> str:

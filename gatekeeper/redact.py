@@ -271,13 +271,22 @@ def redact_change(change: ResourceChange) -> ResourceChange:
     before_raw, after_raw = change.before(), change.after()
     before = mask(before_raw, union, secrets)
     after = mask(after_raw, union, secrets)
-    if _shown_equal(before, before_raw) and _shown_equal(after, after_raw):
+    # prior_state's copy of a destroyed object is the same object as `before`: the same rule
+    # hides the same values, so an intact copy still equals `before` once both are redacted.
+    prior_raw = change.prior() if change.prior_raw is not None else None
+    prior = mask(prior_raw, union, secrets)
+    if (
+        _shown_equal(before, before_raw)
+        and _shown_equal(after, after_raw)
+        and _shown_equal(prior, prior_raw)
+    ):
         return change  # nothing left to hide
     after = _mark_changed(after, after_raw, before_raw)
     return msgspec.structs.replace(
         change,
         before_raw=None if before is None else msgspec.Raw(canonical_json(before)),
         after_raw=None if after is None else msgspec.Raw(canonical_json(after)),
+        prior_raw=None if prior is None else msgspec.Raw(canonical_json(prior)),
         replace_paths=redacted_paths(change),
     )
 

@@ -74,7 +74,14 @@ from gatekeeper.hcl_expr import (
 from gatekeeper.hcl_scan import Block, ScanError, Text, scan_body
 from gatekeeper.plan import Action, Plan, ResourceChange
 from gatekeeper.policy import ProductionPolicy
-from gatekeeper.source_address import Address, AddressError, Key, format_key, parse_address
+from gatekeeper.source_address import (
+    Address,
+    AddressError,
+    Key,
+    format_key,
+    hcl_quoted_keys,
+    parse_address,
+)
 from gatekeeper.sourcefacts import Location, SourceFacts
 
 # ---------------------------------------------------------------- values
@@ -1177,10 +1184,13 @@ class SourceMapper:
         head: SourceTree | None,
         base: SourceTree | None,
         production: ProductionPolicy,
+        *,
+        hcl_keys: bool = True,
     ) -> None:
         self.head = head
         self.base = base
         self.production = production
+        self.hcl_keys = hcl_keys  # the plan's keys are HCL-quoted (source_address.py)
         self.tag_keys = {k.casefold() for k in production.tag_keys}
         self.ev = Evaluator()
 
@@ -1188,7 +1198,7 @@ class SourceMapper:
         if change.mode not in ("managed", "data"):
             return None
         try:
-            addr = parse_address(change.address)
+            addr = parse_address(change.address, hcl_keys=self.hcl_keys)
         except AddressError as exc:
             return SourceFacts(
                 notes=(f"source: address not understood: {exc}",),
@@ -1687,7 +1697,7 @@ class SourceMapper:
         previous = None
         if change.previous_address:
             try:
-                previous = parse_address(change.previous_address)
+                previous = parse_address(change.previous_address, hcl_keys=self.hcl_keys)
             except AddressError:
                 previous = None
         inst: Instance | None = self.head.instance(addr.modules)
@@ -1913,7 +1923,12 @@ def build_source_map(
         head_dir, base_dir = sources.get(plan.label), bases.get(plan.label)
         if head_dir is None and base_dir is None:
             continue
-        mapper = SourceMapper(tree(head_dir), tree(base_dir), production)
+        mapper = SourceMapper(
+            tree(head_dir),
+            tree(base_dir),
+            production,
+            hcl_keys=hcl_quoted_keys(plan.terraform_version),
+        )
         for change in plan.changes:
             try:
                 facts = mapper.facts(change)

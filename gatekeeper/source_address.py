@@ -166,8 +166,24 @@ class _Reader:
                 raise AddressError(f"unknown escape \\{e} in {text!r}")
 
 
-def parse_address(text: str) -> Address:
-    """Parse a resource instance address. Raises AddressError."""
+def hcl_quoted_keys(terraform_version: str | None) -> bool:
+    """Does this Terraform write string keys with HCL's quoting (`${` as `$${`, `%{` as
+    `%%{`)? Terraform 1.3 and later do (hashicorp/terraform#31394), as does every OpenTofu;
+    earlier ones used Go's strconv.Quote. Unknown: assume a current one."""
+    m = re.match(r"(\d+)\.(\d+)", terraform_version or "")
+    return m is None or (int(m.group(1)), int(m.group(2))) >= (1, 3)
+
+
+def _unescape_templates(key: Key) -> Key:
+    # HCL reads `$${` as a literal `${` and `%%{` as `%{`: undo the escape Terraform applied.
+    if isinstance(key, str) and ("${" in key or "%{" in key):
+        return key.replace("$${", "${").replace("%%{", "%{")
+    return key
+
+
+def parse_address(text: str, *, hcl_keys: bool = False) -> Address:
+    """Parse a resource instance address. Raises AddressError. `hcl_keys`: the keys are in
+    HCL's quoting (see hcl_quoted_keys), so template escapes are undone."""
     r = _Reader(text)
     modules: list[tuple[str, Key]] = []
     while True:
@@ -175,7 +191,8 @@ def parse_address(text: str) -> Address:
         if first == "module":
             r.dot()
             name = r.name()
-            modules.append((name, r.key()))
+            mkey = r.key()
+            modules.append((name, _unescape_templates(mkey) if hcl_keys else mkey))
             r.dot()
             continue
         mode = "managed"
@@ -187,6 +204,8 @@ def parse_address(text: str) -> Address:
         r.dot()
         name = r.name()
         key = r.key()
+        if hcl_keys:
+            key = _unescape_templates(key)
         if not r.at_end():
             raise r.fail("unexpected text after the address")
         return Address(tuple(modules), mode, rtype, name, key)

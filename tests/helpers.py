@@ -44,3 +44,19 @@ def rc(
         "change": change,
         **extra,
     }
+
+
+def log_summary(actions: list[str]) -> dict[str, Any]:
+    """The change_summary line Terraform writes for planned_change messages with `actions`
+    (its counts must match the messages: a replace is one add and one remove)."""
+    return {
+        "@level": "info",
+        "@message": "Plan",
+        "type": "change_summary",
+        "changes": {
+            "add": sum(a in ("create", "replace") for a in actions),
+            "change": actions.count("update"),
+            "remove": sum(a in ("delete", "replace") for a in actions),
+            "operation": "plan",
+        },
+    }

@@ -15,7 +15,7 @@ from gatekeeper.policy import Policy, ProductionPolicy
 from gatekeeper.render.annotations import command, escape_data, escape_property, render_annotations
 from gatekeeper.source import build_source_map
 from gatekeeper.sourcefacts import Location, SourceFacts
-from tests.helpers import ROOT, TERRAFORM
+from tests.helpers import ROOT, TERRAFORM, log_summary
 
 TRIGGERS = ProductionPolicy(tag_attributes=("tags", "triggers"))
 
@@ -41,7 +41,7 @@ def _log(*changes: tuple[str, str]) -> bytes:
                 "change": {"resource": {"addr": addr}, "action": action},
             }
         )
-    lines.append({"@level": "info", "type": "change_summary", "changes": {}})
+    lines.append(log_summary([action for _addr, action in changes]))
     return "\n".join(json.dumps(x) for x in lines).encode()
 
 

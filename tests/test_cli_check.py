@@ -221,8 +221,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[bytes, str, str]]:
         "json_number": (b"42", "not a JSON plan", "terraform show"),
         "log_garbage_line": (
             b'{"@level":"info","type":"version","terraform":"1.9"}\nnope\n',
-            "not a `terraform plan -json` log line",
-            "raw output",
+            "a line that is not JSON in a `terraform plan -json` log: 'nope'",
+            "do not redirect stderr into the log",
         ),
         "wrapper": (
             b"[command]/tmp/terraform-bin show -json tfplan\n" + good + b"\n::debug::exitcode: 0\n",
@@ -254,7 +254,7 @@ def test_bad_config_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     cfg.write_text("production:\n  tag_keys: 5\n")
     code, out, err = run(["check", "--config", str(cfg), str(fixture_plan("no_changes"))], capsys)
     assert code == 2 and out == ""
-    assert f"error: {cfg}: at production/tag_keys" in err and "hint: expected" in err
+    assert f"error: {cfg}:2:13: at production/tag_keys" in err and "hint: expected" in err
 
 
 def test_missing_plan_and_duplicate_labels(capsys: pytest.CaptureFixture[str]) -> None:

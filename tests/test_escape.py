@@ -83,3 +83,27 @@ def test_nothing_in_the_set_survives_and_escaping_twice_changes_nothing(s: str) 
 def test_terminal_and_markdown_show_the_same_escapes(s: str) -> None:
     # md.visible covers the same set, with the same escapes (until it imports this one).
     assert terminal(s) == md.visible(s)
+
+
+def test_the_legacy_workflow_command_form_is_escaped_like_the_colon_form() -> None:
+    """The runner still parses `##[add-mask]...` (anywhere in a line) and `::cmd::` (at the
+    start): untrusted text in a log line may carry neither."""
+    from gatekeeper.render.escape import inert_commands, log_line
+
+    assert inert_commands('null_resource.x["##[add-mask]s3cret"]') == (
+        'null_resource.x["##\\x5badd-mask]s3cret"]'
+    )
+    assert inert_commands("  ::error::pwned") == "  \\x3a:error::pwned"
+    assert (
+        log_line("##[set-output name=a]\n::warning::x")
+        == "##\\x5bset-output name=a]\\n::warning::x"
+    )
+
+
+def test_text_output_carries_no_legacy_workflow_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from gatekeeper.cli import main
+    from tests.helpers import fixture_plan
+
+    code = main(["check", "--plan", f"##[add-mask]x={fixture_plan('no_changes')}"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "##[" not in out and "##\\x5badd-mask]x" in out

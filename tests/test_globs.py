@@ -30,3 +30,27 @@ def test_first_match_prefers_literal_then_globs_in_order() -> None:
     assert first_match(pats, "aws_iam_role") == "aws_*"
     assert first_match(pats, "google_project") is None
     assert first_match(("Live",), "LIVE", casefold=True) == "Live"
+
+
+def test_an_indexed_glob_set_keeps_policy_order_and_every_kind_of_glob() -> None:
+    pats = ("*_bucket", "module.prod*", "aws_db_*", "*prod*", "module.prod.x", "a?c")
+    assert first_match(pats, "module.prod.x") == "module.prod.x"  # literal first
+    assert first_match(pats, "module.prod.y") == "module.prod*"
+    assert first_match(pats, "aws_s3_bucket") == "*_bucket"
+    assert first_match(pats, "aws_db_prod") == "aws_db_*"  # before "*prod*"
+    assert first_match(pats, "x.prod.y") == "*prod*"  # a wildcard at both ends
+    assert first_match(pats, "abc") == "a?c" and first_match(pats, "ac") is None
+    assert first_match(("PROD*",), "production", casefold=True) == "PROD*"
+    assert first_match(("*/x",), "a/b/x", path=True) is None  # `*` does not cross `/` here
+
+
+def test_a_glob_set_is_compiled_once_per_pattern_tuple() -> None:
+    from gatekeeper.globs import glob_set
+
+    pats = tuple(f"module.svc{i}.aws_*.x{i}*" for i in range(20000))
+    built = glob_set(pats)
+    assert glob_set(pats) is built
+    # Only the glob whose prefix the address has is tried: no compile of the other 19,999.
+    assert first_match(pats, "module.svc12345.aws_db.x123457") == "module.svc12345.aws_*.x12345*"
+    assert first_match(pats, "module.other.aws_db.x") is None
+    assert len(built.by_prefix) == 20000 and not built.rest

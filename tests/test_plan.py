@@ -6,7 +6,7 @@ import json
 import pytest
 
 from gatekeeper.errors import PlanError
-from gatekeeper.plan import Action, ReplaceOrder, canonical_json, parse_plan
+from gatekeeper.plan import LOG_DEPOSED, Action, ReplaceOrder, canonical_json, parse_plan
 from tests.helpers import CORPUS, fixture_plan, rc, show_json
 
 
@@ -130,16 +130,24 @@ def test_log_without_summary_is_incomplete() -> None:
         parse(cut)
 
 
-def test_later_log_message_supersedes() -> None:
+def test_every_log_message_for_one_address_is_kept() -> None:
+    """Issue 13: keeping one message per address dropped a deposed object's delete."""
     base = {"@level": "info", "@message": "m", "type": "planned_change"}
     res = {"addr": "a.b", "resource_type": "a", "resource_name": "b"}
     msgs = [
         {**base, "change": {"resource": res, "action": "update"}},
         {**base, "change": {"resource": res, "action": "delete"}},
-        {"@level": "info", "@message": "Plan", "type": "change_summary", "changes": {}},
+        {
+            "@level": "info",
+            "@message": "Plan",
+            "type": "change_summary",
+            "changes": {"change": 1, "remove": 1},
+        },
     ]
     plan = parse(b"\n".join(json.dumps(m).encode() for m in msgs))
-    assert [c.action for c in plan.changes] == [Action.DELETE]  # type: ignore[attr-defined]
+    changes = plan.changes  # type: ignore[attr-defined]
+    assert [c.action for c in changes] == [Action.UPDATE, Action.DELETE]
+    assert [c.deposed for c in changes] == [None, LOG_DEPOSED]
 
 
 def test_canonical_json() -> None:
@@ -159,11 +167,13 @@ def _planned(addr: str, action: str) -> dict:  # type: ignore[type-arg]
     }
 
 
-def _summary(remove: int, operation: str = "plan") -> dict:  # type: ignore[type-arg]
+def _summary(  # type: ignore[type-arg]
+    remove: int, operation: str = "plan", change: int = 0, add: int = 0
+) -> dict:
     return {
         "@level": "info",
         "type": "change_summary",
-        "changes": {"add": 0, "change": 1, "remove": remove, "operation": operation},
+        "changes": {"add": add, "change": change, "remove": remove, "operation": operation},
     }
 
 
@@ -174,14 +184,18 @@ def test_a_deposed_delete_is_not_hidden_by_a_later_message_for_the_same_address(
         _log(
             _planned("aws_db_instance.b", "delete"),
             _planned("aws_db_instance.b", "update"),
-            _summary(1),
+            _summary(1, change=1),
         )
     )
-    assert [c.action for c in plan.changes] == [Action.DELETE]  # type: ignore[attr-defined]
+    changes = plan.changes  # type: ignore[attr-defined]
+    assert [(c.action, c.deposed) for c in changes] == [
+        (Action.DELETE, LOG_DEPOSED),
+        (Action.UPDATE, None),
+    ]
 
 
 def test_a_log_with_fewer_destroys_than_its_summary_is_refused() -> None:
-    with pytest.raises(PlanError, match="says 2 to destroy, but only 1"):
+    with pytest.raises(PlanError, match="says 2 to destroy but 1 destroy messages"):
         parse(_log(_planned("aws_db_instance.b", "delete"), _summary(2)))
     # an apply log's summary counts what was applied: not compared
     parse(_log(_planned("aws_db_instance.b", "delete"), _summary(2, "apply")))

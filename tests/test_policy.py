@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gatekeeper import defaults
@@ -76,8 +78,13 @@ def test_missing_file() -> None:
         load_policy_file("/nonexistent/gatekeeper.yml")
 
 
-def test_empty_file_means_defaults() -> None:
-    assert parse_policy(b"", source="g.yml").production == Policy().production
+@pytest.mark.parametrize("doc", [b"", b"\n", b"# only a comment\n", b"~\n", b"null\n"])
+def test_an_empty_or_null_policy_is_refused_with_the_hint_to_delete_it(doc: bytes) -> None:
+    """Issue 13: an empty file was silently taken as the built-in defaults."""
+    with pytest.raises(ConfigError) as exc:
+        parse_policy(doc, source="g.yml")
+    assert exc.value.message == "g.yml: the policy file is empty"
+    assert exc.value.hint and "delete the file to use the built-in defaults" in exc.value.hint
 
 
 def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
@@ -99,8 +106,139 @@ def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
 def test_protected_branches() -> None:
     from gatekeeper.errors import ConfigError
 
-    assert parse_policy("", source="t").protected_branches == ()  # the default branch alone
+    assert parse_policy("version: 1\n", source="t").protected_branches == ()  # the default alone
     p = parse_policy("protected_branches: ['release/*', main]\n", source="t")
     assert p.protected_branches == ("release/*", "main")
     with pytest.raises(ConfigError, match="protected_branches"):
         parse_policy("protected_branches: release/*\n", source="t")
+
+
+def _string_lists(schema: object, path: str = "") -> list[str]:
+    """Paths of every array-of-strings schema (inline or by $ref)."""
+    out: list[str] = []
+    if isinstance(schema, dict):
+        items = schema.get("items")
+        if (
+            schema.get("type") == "array"
+            and isinstance(items, dict)
+            and items.get("type") == "string"
+        ):
+            out.append(path)
+        for k, v in schema.items():
+            out.extend(_string_lists(v, f"{path}/{k}"))
+    elif isinstance(schema, list):
+        for i, v in enumerate(schema):
+            out.extend(_string_lists(v, f"{path}/{i}"))
+    return out
+
+
+def test_every_string_list_in_the_schema_is_defs_strings() -> None:
+    """The validator's shortcut for long lists (policy._shorten_string_lists) is sound only
+    while every list of strings is `$defs/strings`: non-empty, unique strings."""
+    from gatekeeper.policy import config_schema
+
+    schema = config_schema()
+    assert _string_lists(schema) == ["/$defs/strings"]
+    assert schema["$defs"]["strings"] == {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        ("", "production/addresses/20: '' should be non-empty"),
+        ("a0", "production/addresses: ["),
+        (7, "production/addresses/20: 7 is not of type 'string'"),
+    ],
+)
+def test_a_bad_item_deep_in_a_long_list_is_still_reported(bad: object, where: str) -> None:
+    import json
+
+    items = [f"a{i}" for i in range(40)]
+    items[20] = bad  # type: ignore[call-overload]
+    doc = "production:\n  addresses: " + json.dumps(items) + "\n"
+    with pytest.raises(ConfigError) as exc:
+        parse_policy(doc, source="g.yml")
+    assert where in exc.value.message
+
+
+# ---------------------------------------------------------------- issue 13/14: loading
+
+
+def refused(doc: bytes | str) -> ConfigError:
+    with pytest.raises(ConfigError) as exc:
+        parse_policy(doc, source="g.yml")
+    assert "\n" not in exc.value.message and exc.value.hint
+    return exc.value
+
+
+def test_a_duplicate_key_is_refused_naming_both_lines() -> None:
+    """A second `mode: advisory` further down silently turned enforcement off."""
+    err = refused(b"mode: enforce\nproduction:\n  tag_keys: [env]\nmode: advisory\n")
+    assert err.message.startswith("g.yml:4:1: duplicate key 'mode' (first at line 1)")
+    err = refused(b"production:\n  tag_keys: [env]\n  tag_keys: [stage]\n")
+    assert err.message.startswith("g.yml:3:3: duplicate key 'tag_keys' (first at line 2)")
+
+
+def test_yaml_aliases_are_refused_so_an_alias_bomb_cannot_expand() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
+    )
+    err = refused(bomb)
+    assert "aliases are not allowed in a policy" in err.message and err.message.startswith(
+        "g.yml:1:"
+    )
+    err = refused("production:\n  tag_keys: &k [env]\n  tag_values: *k\n")
+    assert "aliases are not allowed" in err.message
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "production:" + " {a:" * 1000 + " 1" + "}" * 1000 + "\n",
+        "production:" + " [" * 100000 + "]" * 100000 + "\n",
+        "production:\n" + "".join(" " * (2 * i + 2) + f"k{i}:\n" for i in range(1000)),
+    ],
+    ids=["flow-1000", "flow-100000", "block-1000"],
+)
+def test_a_policy_nested_absurdly_deep_is_bad_input_not_a_crash(doc: str) -> None:
+    err = refused(doc)
+    assert "nested more than 32 levels deep" in err.message
+
+
+def test_a_directory_as_the_policy_gives_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_policy_file(str(tmp_path))
+    assert exc.value.message == f"{tmp_path}: is a directory, not a policy file"
+    assert exc.value.hint and "--config .github/gatekeeper.yml" in exc.value.hint
+
+
+def test_a_yaml_indentation_error_says_where_and_what_to_do() -> None:
+    err = refused(b"production:\n  tag_keys: [env]\n   tag_values: [prod]\n")
+    assert err.message.startswith("g.yml:3:4: this line's indentation does not line up")
+    assert err.hint and "same number of spaces" in err.hint
+    assert "<block" not in err.message.split("(YAML:")[0]
+
+
+def test_an_unsupported_policy_version_says_which_one_is_read() -> None:
+    err = refused(b"version: 2\n")
+    assert err.message == (
+        "g.yml:1:10: policy version 2 is not one this gatekeeper reads (it reads version 1)"
+    )
+    assert err.hint and "write `version: 1`" in err.hint
+
+
+@pytest.mark.parametrize("word", ["no", "yes", "off", "On"])
+def test_a_yaml_boolean_where_a_string_belongs_says_to_quote_it(word: str) -> None:
+    err = refused(f"production:\n  tag_values: [prod, {word}]\n")
+    assert err.message.startswith(f"g.yml:2:22: at production/tag_values/1: YAML read `{word}`")
+    assert "is not of type" not in err.message
+    assert err.hint and f'quote it ("{word}")' in err.hint
+
+
+def test_every_schema_error_names_line_and_column() -> None:
+    err = refused(b"approvals:\n  agent_authored: 99\n")
+    assert err.message.startswith("g.yml:2:19: at approvals/agent_authored")

@@ -16,7 +16,7 @@ from gatekeeper.plan import Plan, parse_plan
 from gatekeeper.policy import Policy, ProductionPolicy
 from gatekeeper.source import build_source_map, find_repo_root
 from gatekeeper.sourcefacts import Location, SourceFacts
-from tests.helpers import FIXTURES, ROOT, TERRAFORM
+from tests.helpers import FIXTURES, ROOT, TERRAFORM, log_summary
 
 SOURCE = FIXTURES / "source"
 # The real fixtures keep tag-like keys in `triggers` (the null provider has no tags).
@@ -48,7 +48,7 @@ def log_plan(*changes: tuple[str, str], label: str = "p") -> Plan:
                 "change": {"resource": resource, "action": action},
             }
         )
-    lines.append({"@level": "info", "@message": "Plan", "type": "change_summary", "changes": {}})
+    lines.append(log_summary([action for _addr, action in changes]))
     return parse_plan(
         "\n".join(json.dumps(x) for x in lines).encode(), label=label, path="plan.jsonl"
     )
@@ -599,7 +599,7 @@ def test_cli_bad_hcl_never_stops_the_gate(tmp_path: Path) -> None:
     lines = [
         {"@level": "info", "type": "version", "terraform": "1.9.0", "ui": "1.2"},
         {"@level": "info", "type": "planned_change", "change": change},
-        {"@level": "info", "type": "change_summary", "changes": {}},
+        log_summary(["delete"]),
     ]
     path = tmp_path / "plan.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines))
@@ -617,7 +617,7 @@ def test_reports_with_source_locations_match_the_report_schema(tmp_path: Path) -
     lines = [
         {"@level": "info", "type": "version", "ui": "1.2"},
         {"@level": "info", "type": "planned_change", "change": change},
-        {"@level": "info", "type": "change_summary", "changes": {}},
+        log_summary(["delete"]),
     ]
     (tmp_path / "plan.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
     s = "fixtures/terraform/removed_from_code"

@@ -13,7 +13,7 @@ from gatekeeper.cli import main
 from gatekeeper.hcl_expr import ExprError, hide_sensitive, parse_attribute, show
 from gatekeeper.policy import ProductionPolicy
 from gatekeeper.sourcefacts import SourceFacts
-from tests.helpers import FIXTURES, SECRET, TERRAFORM
+from tests.helpers import FIXTURES, SECRET, TERRAFORM, log_summary
 from tests.test_source import TRIGGERS, analysis, facts_for, log_plan, real, rel
 
 SCENARIO = FIXTURES / "source" / "sensitive_vars"
@@ -122,7 +122,7 @@ def _log(*changes: tuple[str, str]) -> bytes:
                 "change": {"resource": {"addr": addr}, "action": action},
             }
         )
-    lines.append({"@level": "info", "type": "change_summary", "changes": {}})
+    lines.append(log_summary([action for _addr, action in changes]))
     return "\n".join(json.dumps(x) for x in lines).encode()
 
 

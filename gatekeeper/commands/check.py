@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gatekeeper.adapters.files import PlanArg, parse_plan_arg, read_plans, write_atomic
+from gatekeeper.adapters.files import (
+    PlanArg,
+    parse_plan_arg,
+    read_plans,
+    write_outputs,
+    write_stdout,
+)
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import Decision, decide_offline
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.policy import Policy, load_policy_file
 
 
@@ -91,20 +98,53 @@ def render(fmt: str, analysis: Analysis, decision: Decision) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag, value in (("--report", args.report), ("--output", args.output)):
+        if value == "":
+            raise GatekeeperError(f"{flag}: the path is empty", f"name a file: {flag} FILE")
+    try:
+        return _run(args)
+    except (GatekeeperError, KeyboardInterrupt) as exc:
+        if args.report:
+            _replace_report(args.report, exc)
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
     policy = load_policy(args)
     analysis = analyze_args(args, policy)
     decision = decide_offline(analysis, policy)
     text = render(args.format, analysis, decision)
     _annotate(args, analysis)
+    outputs: list[tuple[str, str | bytes]] = []
     if args.report:
         from gatekeeper.render.json_report import build_report, dumps
 
-        write_atomic(args.report, dumps(build_report(analysis, decision)))
+        outputs.append((args.report, dumps(build_report(analysis, decision))))
     if args.output:
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
+        outputs.append((args.output, text))
+    # Both files or neither: each is written beside its target before either is renamed.
+    write_outputs(outputs)
+    if not args.output:
+        write_stdout(text)
     return decision.exit_code
+
+
+def _replace_report(path: str, exc: BaseException) -> None:
+    """A failed run must not leave an older report (perhaps an "allow") where a later step
+    reads it: replace it by an error report, or, if even that fails, remove it."""
+    from gatekeeper.render.json_report import dumps, error_report
+
+    message = exc.message if isinstance(exc, GatekeeperError) else "interrupted"
+    hint = exc.hint if isinstance(exc, GatekeeperError) else None
+    try:
+        write_outputs([(path, dumps(error_report(message, hint)))])
+    except (GatekeeperError, KeyboardInterrupt):
+        import contextlib
+        import os
+
+        with contextlib.suppress(OSError):
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.unlink(path)
 
 
 def _annotate(args: argparse.Namespace, analysis: Analysis) -> None:

@@ -56,7 +56,7 @@ from gatekeeper.headcheck import Tampering, find_tampering, is_protected, strict
 from gatekeeper.plan import canonical_json
 from gatekeeper.policy import Policy
 from gatekeeper.render import md
-from gatekeeper.render.escape import terminal
+from gatekeeper.render.escape import log_line
 from gatekeeper.render.view import Person, PrView
 from gatekeeper.transport import (
     BUNDLE_FILE as DEFAULT_BUNDLE_NAME,
@@ -85,12 +85,9 @@ def say(text: str, *, err: bool = False) -> None:
     """Print one line to the job log. The log is where the runner reads workflow commands
     (`::add-mask::`, `::stop-commands::`, `::error::`) at the start of a line, leading
     whitespace ignored, on stdout and stderr: control characters and line breaks are shown
-    as escapes (so untrusted text stays on its line) and no line starts with `::`."""
-    line = terminal(text)
-    stripped = line.lstrip()
-    if stripped.startswith("::"):
-        line = line[: len(line) - len(stripped)] + "\\x3a" + stripped[1:]
-    print(line, file=sys.stderr if err else sys.stdout)
+    as escapes (so untrusted text stays on its line), no line starts with `::` and no `##[`
+    (the legacy form) is left anywhere: render.escape.log_line."""
+    print(log_line(text), file=sys.stderr if err else sys.stdout)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

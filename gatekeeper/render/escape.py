@@ -37,3 +37,25 @@ def escape_char(c: str) -> str:
 def terminal(text: str) -> str:
     """`text` with every CONTROL character as a visible escape (see the module docstring)."""
     return CONTROL.sub(lambda m: escape_char(m.group()), text)
+
+
+# The runner acts on workflow commands in any line of a job log, stdout and stderr alike: the
+# `::name ...::` form at the start of a line (leading whitespace ignored) and the legacy
+# `##[name ...]` form, which it still parses. Untrusted text must start neither.
+_LEGACY_COMMAND = "##["
+
+
+def inert_commands(line: str) -> str:
+    """`line` (already `terminal`-escaped) with no workflow command the runner would act on:
+    `##[` becomes `##\\x5b` wherever it is, a leading `::` becomes `\\x3a:`."""
+    if _LEGACY_COMMAND in line:
+        line = line.replace(_LEGACY_COMMAND, "##\\x5b")
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        line = line[: len(line) - len(stripped)] + "\\x3a" + stripped[1:]
+    return line
+
+
+def log_line(text: str) -> str:
+    """Untrusted text made safe for one line of a job log: `terminal`, then `inert_commands`."""
+    return inert_commands(terminal(text))

@@ -121,6 +121,32 @@ def build_report(
     return report
 
 
+def error_report(message: str, hint: str | None) -> dict[str, Any]:
+    """The report a failed run leaves in place of an older one: decision `error`, so no
+    later step can read a stale "allow" (schema-valid, with no plans and no changes)."""
+    from gatekeeper.classify import plan_digest
+
+    return {
+        "report_version": REPORT_VERSION,
+        "gatekeeper_version": __version__,
+        "decision": "error",
+        "headline": f"error: {message}",
+        "details": [f"hint: {hint}"] if hint else [],
+        "advisory": False,
+        "plan_digest": plan_digest(()),
+        "plans": [],
+        "changes": [],
+        "summary": {
+            "total": 0,
+            "gated": 0,
+            "destructive": 0,
+            "production": 0,
+            "possibly_production": 0,
+            "by_action": {},
+        },
+    }
+
+
 def to_json(report: dict[str, Any]) -> Any:
     """The report as plain JSON values (dicts and lists), as a consumer would read it."""
     return msgspec.json.decode(msgspec.json.encode(report))

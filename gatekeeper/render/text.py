@@ -6,8 +6,9 @@ from collections import Counter
 
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
+from gatekeeper.plan import Action
 from gatekeeper.redact import redacted_paths
-from gatekeeper.render.escape import terminal
+from gatekeeper.render.escape import inert_commands, terminal
 
 
 def _where(c: ClassifiedChange) -> str:
@@ -49,6 +50,14 @@ def render_text(analysis: Analysis, decision: Decision) -> str:
         out += ["", f"Destructive, not production ({len(other)}):"]
         for c in other:
             out += _change_lines(c, "!")
+    forgotten = [
+        c for c in analysis.changes if c.change.action is Action.FORGET and not c.destructive
+    ]
+    if forgotten:
+        # Removed from state, not destroyed: listed, since the object lives on unmanaged.
+        out += ["", f"Forgotten, not destroyed ({len(forgotten)}):"]
+        for c in forgotten:
+            out += _change_lines(c, ".")
     out += ["", "Plans:"]
     for p in analysis.plans:
         counts = Counter(
@@ -58,4 +67,5 @@ def render_text(analysis: Analysis, decision: Decision) -> str:
         version = p.terraform_version or "unknown version"
         out.append(f"  {terminal(p.label)} ({p.format}, Terraform {terminal(version)}): {summary}")
     out += ["", f"Plan digest: {analysis.plan_digest}"]
-    return "\n".join(out) + "\n"
+    # The text goes to a job log: no line may carry a workflow command (escape.py).
+    return "\n".join(inert_commands(line) for line in out) + "\n"
