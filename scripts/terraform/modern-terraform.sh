@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provenance: copied from the project's shared tools folder (../shared/tools/modern-terraform.sh,
+# Provenance: copied from the project's shared tools folder (shared/tools/modern-terraform.sh,
 # 2026-12-02) with tf-wrapper beside it, so scripts/make-fixtures.sh needs nothing outside the
 # repository. One change below this header: `version | sed -n 1p` instead of `| head -1` (head's
 # early exit made the pipe fail with SIGPIPE, 141, under pipefail now and then). It downloads, at
