@@ -175,7 +175,7 @@ def run_steps(srv: GHServer, container: str, base: Path) -> None:
     expect(step.returncode == 1, "check exits 1 (blocked)", step)
     lines = step.stdout.splitlines()
     expect(
-        "BLOCKED: 1 destructive change to production needs human approval" in lines,
+        "BLOCKED: 1 destructive production change needs approval from distinct humans" in lines,
         "check says BLOCKED",
         step,
     )
