@@ -72,14 +72,15 @@ def _check_run_tampering(
     rid = _int(run.get("id"))
     url = str(run.get("html_url") or "")
     if app_id != identity.check_app_id:
-        return Tampering(
-            "check run",
-            rid,
-            creator,
-            state,
-            f"not created by the gate's identity (app {identity.check_app_id})",
-            url,
-        )
+        why = f"not created by the gate's identity (app {identity.check_app_id})"
+        if identity.app_id is None:
+            # The likeliest innocent cause: the gate already posts as its own App, but the
+            # policy does not say so. Still tampering until the policy names the App.
+            why += (
+                f"; if app {app_id} is the gate's own App, set identity.app_id: {app_id} "
+                "in the policy on the default branch"
+            )
+        return Tampering("check run", rid, creator, state, why, url)
     if identity.forgeable:
         # Every workflow's GITHUB_TOKEN posts as GitHub Actions: only the external_id the
         # gate writes tells its runs apart (a careful forger can copy it: see the README).

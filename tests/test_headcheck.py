@@ -66,6 +66,15 @@ def test_app_identity_trusts_its_app_alone() -> None:
     assert find([run(77, external_id=None)], identity=ident) == ()
     (t,) = find([run(15368)], identity=ident)  # a GITHUB_TOKEN run, even with our external_id
     assert t.creator.startswith("app 15368")
+    assert "set identity.app_id" not in t.why  # the policy names the App: no hint
+
+
+def test_an_app_run_without_identity_in_the_policy_is_tampering_with_the_fix_named() -> None:
+    """The gate posting as its App while the policy names none: still blocked (fail closed),
+    and the reason says how to name the App."""
+    (t,) = find([run(77, external_id=None)])
+    assert "not created by the gate's identity (app 15368)" in t.why
+    assert "set identity.app_id: 77 in the policy on the default branch" in t.why
 
 
 def test_statuses() -> None:
