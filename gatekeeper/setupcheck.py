@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.facts import dig
 from gatekeeper.policy import GITHUB_ACTIONS_APP_ID
+from gatekeeper.pr.facts import dig
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The plan about to be applied is classified under the default branch's policy. Nothing gated:
 it may proceed. Otherwise its gated changes must be exactly the ones the gate approved for the
-PR that brought the commit (the decision record, gatekeeper.record), by the same digest
+PR that brought the commit (the decision record, gatekeeper.gate.record), by the same digest
 (classify.plan_digest); `apply.subset` also accepts a strict subset. Or a signed apply
 override (gatekeeper.apply_override) must cover this commit, run and plan.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, EXIT_INPUT
-from gatekeeper.record import DecisionRecord, GatedItem, gated_items
+from gatekeeper.gate.record import DecisionRecord, GatedItem, gated_items
 
 MAX_LISTED = 20  # changes named in the headline's details, the rest counted
 

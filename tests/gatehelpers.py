@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from gatekeeper.facts import (
+from gatekeeper.pr.facts import (
     Actor,
     ChangedFile,
     CommentFacts,

@@ -15,6 +15,7 @@ import pytest
 
 from gatekeeper.cli import main
 from gatekeeper.commands import gate as gate_cmd
+from gatekeeper.gate import pipeline
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 
@@ -995,19 +996,23 @@ def test_errors_set_the_decision_output(gh_server: GHServer, tmp_path: Path, gat
 def test_check_run_text_stays_within_githubs_limit_with_a_long_explanation() -> None:
     """The check run's text holds the diffs and the explanation; together they must fit in
     65,535 characters, or GitHub refuses the check run and the PR shows nothing."""
-    from gatekeeper.commands.gate import Result, _check_output
+    from gatekeeper.gate.pipeline import Result
+    from gatekeeper.gate.sections import Sections
+    from gatekeeper.render.check_run import check_output
     from gatekeeper.render.markdown import CHECK_LIMIT, size_chars
     from tests.test_render_markdown import thousands_truncated
 
     s = thousands_truncated()
     assert s.view is not None
     explanation = tuple(f"@reviewer{i}: excluded, co-authored commit {i:040x}" for i in range(4000))
-    title, summary, text = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation))
+    title, summary, text = check_output(
+        Result(s.analysis, s.decision, s.view, Sections(), explanation)
+    )
     assert size_chars(text) <= CHECK_LIMIT and size_chars(summary) <= CHECK_LIMIT
     assert 0 < len(title) <= 255
     assert "<summary>Explanation</summary>" in text and text.endswith("</details>")
     assert "more lines: see the job summary" in text
-    short = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation[:3]))[2]
+    short = check_output(Result(s.analysis, s.decision, s.view, Sections(), explanation[:3]))[2]
     assert "reviewer2: excluded" in short and "more lines" not in short
     assert "@reviewer2" not in short  # mentions are neutralized, nobody gets pinged
 
@@ -1223,7 +1228,7 @@ def test_a_bug_still_turns_the_check_red(
     def boom(*args: Any, **kw: Any) -> Any:
         raise RuntimeError("boom\n::add-mask::x")
 
-    monkeypatch.setattr(gate_cmd, "assess", boom)
+    monkeypatch.setattr(pipeline, "assess", boom)
     res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 3
     assert "internal error (a bug): RuntimeError: boom" in res.err

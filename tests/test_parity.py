@@ -158,11 +158,12 @@ def test_the_gate_posts_the_same_from_a_plan_file_and_from_its_bundle(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gatekeeper.commands import gate as gate_cmd
+    from gatekeeper.commands import gate_report
 
     monkeypatch.setattr(gate_cmd, "WRITE_SPACING", 0.0)
     # One marker key for both runs: the key comes from the configured labels (plan files)
     # or the artifact name (split setup); here both are "prod".
-    monkeypatch.setattr(gate_cmd, "_configured_labels", lambda opts: ["prod"])
+    monkeypatch.setattr(gate_report, "configured_labels", lambda opts: ["prod"])
     posted = []
     for run in (gaterun.gate_from_plans, gaterun.gate_from_bundle):
         with GHServer() as srv:

@@ -19,8 +19,8 @@ from gatekeeper.apply_override import (
 )
 from gatekeeper.cli import main
 from gatekeeper.commands import gate as gate_cmd
+from gatekeeper.gate.record import find_records, parse
 from gatekeeper.overrides import sort_changes
-from gatekeeper.record import find_records, parse
 from gatekeeper.signing import sign_with_ssh_keygen, validity
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
@@ -270,8 +270,8 @@ def test_a_record_from_another_app_or_workflow_is_ignored(
     GITHUB_TOKEN (GitHub Actions)."""
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
     from gatekeeper.classify import analyze
+    from gatekeeper.gate.record import Approver, build_record, serialise
     from gatekeeper.policy import parse_policy
-    from gatekeeper.record import Approver, build_record, serialise
 
     st = gh_server.state
     gate_app = scene(st)
