@@ -34,6 +34,7 @@ class Verdict:
 
 
 def item_line(item: GatedItem) -> str:
+    """ "delete+create ADDRESS": one gated item, as verdicts list it."""
     return f"{'+'.join(item.actions)} {item.address}"
 
 
@@ -58,6 +59,7 @@ def _minus(a: Iterable[GatedItem], b: Iterable[GatedItem]) -> tuple[GatedItem, .
 
 
 def nothing_gated(analysis: Analysis) -> Verdict | None:
+    """The passing verdict when the plan gates nothing, else None (the record decides)."""
     if analysis.gated:
         return None
     n = len(analysis.destructive)
@@ -131,6 +133,7 @@ def compare_with_record(
 
 
 def refuse_forgeable(app_id_hint: str) -> Verdict:
+    """The verdict when the gate's check could have been posted by any workflow (exit 2)."""
     return Verdict(
         EXIT_INPUT,
         "cannot verify approvals: identity.app_id is not set, so the gate's check runs come "

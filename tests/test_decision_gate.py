@@ -21,7 +21,7 @@ from gatekeeper.pr.approvals import evaluate
 from gatekeeper.pr.authorship import assess
 from gatekeeper.pr.facts import ChangedFile, PullRequestFacts
 from gatekeeper.pr.trust_root import trust_root_changes
-from tests.gatehelpers import ALICE, BOB, CAROL, COPILOT, OLD, OPERATOR, commit, facts, review
+from tests.support.builders import ALICE, BOB, CAROL, COPILOT, OLD, OPERATOR, commit, facts, review
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
 POLICY = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="t")

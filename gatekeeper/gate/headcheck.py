@@ -21,7 +21,7 @@ from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
 from gatekeeper.policy import IdentityPolicy
 from gatekeeper.pr.facts import dig
 
-# What the gate writes as a check run's external_id (commands/gate.py `_external_id`).
+# What the gate writes as a check run's external_id (commands/gate_report.py `external_id`).
 _EXTERNAL_ID = re.compile(r"gatekeeper:(?:\d+|local):\d+:\d+:(?P<sha>[0-9a-f]{12})")
 GITHUB_ACTIONS_BOT_LOGIN = "github-actions[bot]"
 

@@ -4,7 +4,7 @@ import pytest
 
 from gatekeeper.pr.facts import COMMITS_LIST_CAP, Actor, noreply_identity
 from gatekeeper.pr.trailers import co_authors
-from tests.gatehelpers import OPERATOR, WEB_FLOW, commit, facts
+from tests.support.builders import OPERATOR, WEB_FLOW, commit, facts
 
 
 @pytest.mark.parametrize(

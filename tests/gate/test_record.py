@@ -31,7 +31,7 @@ from gatekeeper.gate.record import (
 )
 from gatekeeper.policy import Policy, ProductionPolicy
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 ALL = Policy(production=ProductionPolicy(addresses=("*",)))
 HEAD = "a" * 40
 BASE = "b" * 40

@@ -14,7 +14,7 @@ from gatekeeper.pr.approvals import (
 )
 from gatekeeper.pr.authorship import assess
 from gatekeeper.pr.facts import Actor, PullRequestFacts
-from tests.gatehelpers import (
+from tests.support.builders import (
     ACTIONS_BOT,
     ALICE,
     BOB,
