@@ -97,7 +97,8 @@ def nothing_gated(analysis: Analysis) -> str:
 
 
 class OverrideOutcome(Protocol):
-    """What the gate needs from a signed-override evaluation (overrides.OverrideEvaluation)."""
+    """What the decision needs from a signed-override result (gate.signed_overrides.OverrideResult:
+    an overrides.OverrideEvaluation or OverridesUnavailable)."""
 
     @property
     def satisfied(self) -> bool: ...

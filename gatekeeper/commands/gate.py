@@ -263,20 +263,20 @@ class Gate:
             )
             facts = replace(facts, permissions=perms, team_members=teams)
         root = self.trust_root
+        digest_at = verified_digests(
+            self.client, self.repo, self.opts, facts, policy, needs.digest_shas
+        )
+        signers = allowed_signers_text(self.client, root) if needs.allowed_signers else None
         result = decide(
             GateInputs(
                 facts,
                 policy,
                 analysis,
-                datetime.now(UTC),
+                now=datetime.now(UTC),  # after the reads: an override's expiry is checked now
                 split=self.opts.split,
                 pending=pending,
-                digest_at=verified_digests(
-                    self.client, self.repo, self.opts, facts, policy, needs.digest_shas
-                ),
-                allowed_signers=allowed_signers_text(self.client, root)
-                if needs.allowed_signers
-                else None,
+                digest_at=digest_at,
+                allowed_signers=signers,
                 trust_root_sha=root.sha if root is not None else None,
             )
         )

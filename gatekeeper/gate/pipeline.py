@@ -66,9 +66,9 @@ def always_gated(facts: PullRequestFacts, *, split: bool) -> tuple[str, ...]:
     """Gated conditions whoever wrote the PR. Split setup: the plan artifact comes from
     a job that runs the PR's workflows; a PR that changes them (or whose changed files
     GitHub does not all list) makes that job, and its artifact, untrusted."""
-    always: list[str] = []
     if not split:
         return ()
+    always: list[str] = []
     changed = untrusted_plan_changes(p for f in facts.files for p in (f.path, f.previous_path) if p)
     if changed:
         always.append(

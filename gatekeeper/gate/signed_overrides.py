@@ -19,8 +19,6 @@ from gatekeeper.policy import Policy
 from gatekeeper.pr.facts import PullRequestFacts
 
 OverrideEvaluation = ov.OverrideEvaluation
-OverrideAudit = ov.OverrideAudit
-BlockVerdict = ov.BlockVerdict
 
 
 @dataclass(frozen=True, slots=True)
