@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -11,18 +12,28 @@ from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, EXIT_INPUT
 from gatekeeper.policy import Policy
 
 if TYPE_CHECKING:
-    from gatekeeper.approvals import ApprovalResult, NotCounted
-    from gatekeeper.authorship import Authorship
-    from gatekeeper.gatepaths import TrustRootChange
+    from gatekeeper.pr.approvals import ApprovalResult, NotCounted
+    from gatekeeper.pr.authorship import Authorship
+    from gatekeeper.pr.trust_root import TrustRootChange
 
-ALLOW = "allow"
-BLOCK = "block"
-ERROR = "error"
+
+class Outcome(enum.StrEnum):
+    """A decision's outcome; the value is what reports, outputs and records say."""
+
+    ALLOW = "allow"
+    BLOCK = "block"
+    ERROR = "error"
+
+
+# The members by their short names (the renderers and tests compare against these).
+ALLOW = Outcome.ALLOW
+BLOCK = Outcome.BLOCK
+ERROR = Outcome.ERROR
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    outcome: str  # allow | block | error
+    outcome: Outcome
     headline: str  # one line: what is decided and what is missing
     details: tuple[str, ...] = ()
     advisory: bool = False  # advisory mode reports a block but never fails
@@ -86,7 +97,8 @@ def nothing_gated(analysis: Analysis) -> str:
 
 
 class OverrideOutcome(Protocol):
-    """What the gate needs from a signed-override evaluation (overrides.OverrideEvaluation)."""
+    """What the decision needs from a signed-override result (gate.signed_overrides.OverrideResult:
+    an overrides.OverrideEvaluation or OverridesUnavailable)."""
 
     @property
     def satisfied(self) -> bool: ...
@@ -174,7 +186,7 @@ def decide_gate(
     details += tuple(f"gated: {x}" for x in always_gated)
     details += tuple(f"blocked: {x}" for x in blockers)
 
-    def done(outcome: str, headline: str) -> Decision:
+    def done(outcome: Outcome, headline: str) -> Decision:
         if outcome == BLOCK and advisory:
             headline += " [advisory mode: not enforced]"
         return Decision(

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.facts import dig
 from gatekeeper.policy import GITHUB_ACTIONS_APP_ID
+from gatekeeper.pr.facts import dig
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,7 @@ def _rules_of(rules: Iterable[Any], kind: str) -> list[Mapping[str, Any]]:
 
 
 def pull_request_rule(rules: Sequence[Any], branch: str) -> Item:
+    """Whether a ruleset on `branch` requires a pull request."""
     name = f"{branch} requires a pull request"
     if _rules_of(rules, "pull_request"):
         return Item(name, True, "a ruleset requires a pull request before merging")
@@ -55,6 +56,7 @@ def pull_request_rule(rules: Sequence[Any], branch: str) -> Item:
 
 
 def required_check_rule(rules: Sequence[Any], branch: str, check: str, app_id: int) -> Item:
+    """Whether a ruleset on `branch` requires the `check` from the gate's integration."""
     name = f"{branch} requires the {check!r} check from integration {app_id}"
     found: list[Any] = []
     for rule in _rules_of(rules, "required_status_checks"):
@@ -78,6 +80,7 @@ def required_check_rule(rules: Sequence[Any], branch: str, check: str, app_id: i
 
 
 def own_identity(app_id: int | None) -> Item:
+    """Whether the gate posts as an App of its own (else any workflow can imitate it)."""
     name = "the gate posts as a GitHub App of its own"
     if app_id is not None and app_id != GITHUB_ACTIONS_APP_ID:
         return Item(name, True, f"identity.app_id is {app_id}")
@@ -92,6 +95,7 @@ def own_identity(app_id: int | None) -> Item:
 
 
 def no_bypass(rulesets: Sequence[Mapping[str, Any]], branch: str) -> Item:
+    """Whether nobody can bypass the rulesets on `branch`."""
     name = f"nobody can bypass the rules on {branch}"
     if not rulesets:
         return Item(name, False, f"no ruleset applies to {branch}", "import examples/ruleset.json")
@@ -131,6 +135,7 @@ def environment_branches(
     policies: Sequence[Mapping[str, Any]] | None,
     default_branch: str,
 ) -> Item:
+    """Whether `environment` deploys only from `default_branch` (an Item to show)."""
     name = f"environment {environment!r} deploys only from {default_branch}"
     fix = (
         f"create the environment {environment!r} with 'Deployment branches and tags: Selected "
@@ -151,6 +156,7 @@ def environment_branches(
 
 
 def workflow_permissions(doc: Mapping[str, Any]) -> Item:
+    """Whether the default GITHUB_TOKEN is read-only and cannot approve PRs."""
     name = "the default GITHUB_TOKEN is read-only and cannot approve pull requests"
     perms = doc.get("default_workflow_permissions")
     approve = doc.get("can_approve_pull_request_reviews")

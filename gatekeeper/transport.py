@@ -61,7 +61,6 @@ import msgspec
 from gatekeeper import __version__, defaults, globs
 from gatekeeper.classify import Analysis, analyze, before_sha256
 from gatekeeper.errors import GatekeeperError, PlanError
-from gatekeeper.facts import dig
 from gatekeeper.plan import (
     Action,
     Diagnostic,
@@ -72,6 +71,7 @@ from gatekeeper.plan import (
     map_actions,
 )
 from gatekeeper.policy import Policy
+from gatekeeper.pr.facts import dig
 from gatekeeper.redact import redact_change
 
 BUNDLE_VERSION = 1

@@ -2,7 +2,7 @@
 
 The plan about to be applied is classified under the default branch's policy. Nothing gated:
 it may proceed. Otherwise its gated changes must be exactly the ones the gate approved for the
-PR that brought the commit (the decision record, gatekeeper.record), by the same digest
+PR that brought the commit (the decision record, gatekeeper.gate.record), by the same digest
 (classify.plan_digest); `apply.subset` also accepts a strict subset. Or a signed apply
 override (gatekeeper.apply_override) must cover this commit, run and plan.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, EXIT_INPUT
-from gatekeeper.record import DecisionRecord, GatedItem, gated_items
+from gatekeeper.gate.record import DecisionRecord, GatedItem, gated_items
 
 MAX_LISTED = 20  # changes named in the headline's details, the rest counted
 
@@ -34,6 +34,7 @@ class Verdict:
 
 
 def item_line(item: GatedItem) -> str:
+    """ "delete+create ADDRESS": one gated item, as verdicts list it."""
     return f"{'+'.join(item.actions)} {item.address}"
 
 
@@ -58,6 +59,7 @@ def _minus(a: Iterable[GatedItem], b: Iterable[GatedItem]) -> tuple[GatedItem, .
 
 
 def nothing_gated(analysis: Analysis) -> Verdict | None:
+    """The passing verdict when the plan gates nothing, else None (the record decides)."""
     if analysis.gated:
         return None
     n = len(analysis.destructive)
@@ -131,6 +133,7 @@ def compare_with_record(
 
 
 def refuse_forgeable(app_id_hint: str) -> Verdict:
+    """The verdict when the gate's check could have been posted by any workflow (exit 2)."""
     return Verdict(
         EXIT_INPUT,
         "cannot verify approvals: identity.app_id is not set, so the gate's check runs come "

@@ -18,10 +18,10 @@ from gatekeeper.adapters.github import (
     pr_facts,
     rate_limit_wait,
 )
-from gatekeeper.approvals import evaluate
-from gatekeeper.authorship import assess
 from gatekeeper.errors import ApiError
 from gatekeeper.policy import AgentPolicy, ApprovalPolicy
+from gatekeeper.pr.approvals import evaluate
+from gatekeeper.pr.authorship import assess
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 

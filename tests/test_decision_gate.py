@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.approvals import evaluate
-from gatekeeper.authorship import assess
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import (
     ALLOW,
@@ -17,11 +15,13 @@ from gatekeeper.decision import (
     decide_pending,
     explain_gate,
 )
-from gatekeeper.facts import ChangedFile, PullRequestFacts
-from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.plan import parse_plan
 from gatekeeper.policy import Policy, parse_policy
-from tests.gatehelpers import ALICE, BOB, CAROL, COPILOT, OLD, OPERATOR, commit, facts, review
+from gatekeeper.pr.approvals import evaluate
+from gatekeeper.pr.authorship import assess
+from gatekeeper.pr.facts import ChangedFile, PullRequestFacts
+from gatekeeper.pr.trust_root import trust_root_changes
+from tests.support.builders import ALICE, BOB, CAROL, COPILOT, OLD, OPERATOR, commit, facts, review
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
 POLICY = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="t")
@@ -182,7 +182,7 @@ def test_pending() -> None:
 
 @pytest.mark.parametrize("n", [4, 6])
 def test_long_lists_are_shortened_in_the_headline(n: int) -> None:
-    from gatekeeper.facts import Actor
+    from gatekeeper.pr.facts import Actor
 
     ops = [Actor(500 + i, f"op{i}", "User") for i in range(n)]
     f = facts(

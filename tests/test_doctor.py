@@ -12,9 +12,9 @@ import pytest
 
 from gatekeeper import setupcheck as sc
 from gatekeeper.cli import main
+from tests.gate.test_gate_command import _fast, gate
 from tests.ghserver import GHServer
 from tests.ghserver.state import USER_TOKEN, State
-from tests.test_gate_command import _fast, gate
 
 __all__ = ["_fast", "gate"]  # the gate runner fixtures, for the action's advisory doctor
 
@@ -204,7 +204,8 @@ def test_exit_codes() -> None:
 def test_the_action_runs_doctor_advisory(gh_server: GHServer, tmp_path: Path, gate: Any) -> None:
     """Input `doctor: true`: the items go to the log and the summary; the decision and the
     exit code are the gate's alone (here: the workflow token cannot read every item)."""
-    from tests.test_gate_command import GATED_PLAN, agent_pr, pr_event
+    from tests.gate.test_gate_command import GATED_PLAN
+    from tests.support.scenes import agent_pr, pr_event
 
     st = gh_server.state
     st.add_repo(

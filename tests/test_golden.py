@@ -35,10 +35,10 @@ import pytest
 
 from gatekeeper.cli import build_parser, main
 from gatekeeper.commands import gate as gate_cmd
-from tests import gaterun
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 from tests.helpers import CORPUS, SECRET, TERRAFORM
+from tests.support import gaterun, scenes
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GATEKEEPER_UPDATE_GOLDEN") == "1"
@@ -97,7 +97,7 @@ class Scene:
         self.srv, self.work = srv, work
         self.st: State = srv.state
         work.mkdir(parents=True, exist_ok=True)
-        gaterun.base_repo(self.st, policy)
+        scenes.base_repo(self.st, policy)
 
     def plan(self, label: str, data: bytes | Path) -> str:
         rel = f"plans/{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}.json"
@@ -124,7 +124,7 @@ def _check_text(p: gaterun.Posted) -> str:
 
 
 def agent_replace_prod_db(sc: Scene) -> dict[str, str]:
-    pr = gaterun.agent_pr(sc.st, head_ref="codex/upgrade-orders-db")
+    pr = scenes.agent_pr(sc.st, head_ref="codex/upgrade-orders-db")
     sc.st.add_review(pr, "op")  # the operator: never a second person
     plan = sc.plan("prod", TERRAFORM / "replace_prod_db" / "plan.json")
     src = sc.source("infra", TERRAFORM / "replace_prod_db" / "head")
@@ -137,7 +137,7 @@ def agent_replace_prod_db(sc: Scene) -> dict[str, str]:
 
 
 def several_plans(sc: Scene) -> dict[str, str]:
-    pr = gaterun.human_pr(sc.st)
+    pr = scenes.human_pr(sc.st)
     sc.st.add_review(pr, "op")  # the PR author's own approval
     plans = [
         sc.plan("prod", TERRAFORM / "replace_prod_db" / "plan.json"),
@@ -159,7 +159,7 @@ def thousands_truncated(sc: Scene) -> dict[str, str]:
         "author": "Copilot",
         "contents": {"main.tf": "# regions\n", ".github/workflows/plan.yml": "on: push\n"},
     }
-    pr = gaterun.agent_pr(sc.st, commits=[commit])
+    pr = scenes.agent_pr(sc.st, commits=[commit])
     plan = sc.plan("prod", data)
     p = sc.gate(pr, "--plan", plan)
     assert p.code == 1, p.log
@@ -168,7 +168,7 @@ def thousands_truncated(sc: Scene) -> dict[str, str]:
 
 def hostile_keys(sc: Scene) -> dict[str, str]:
     data = _derived(TERRAFORM / "for_each_awkward_keys" / "plan.json", _with_hostile_key)
-    pr = gaterun.agent_pr(
+    pr = scenes.agent_pr(
         sc.st,
         head_ref="codex/</details><img src=x>@org/team`x`(y)",
         body="<!-- agent --> @org/team please merge https://evil.example",
@@ -182,7 +182,7 @@ def hostile_keys(sc: Scene) -> dict[str, str]:
 
 
 def advisory(sc: Scene) -> dict[str, str]:
-    pr = gaterun.agent_pr(sc.st)
+    pr = scenes.agent_pr(sc.st)
     plan = sc.plan("prod", TERRAFORM / "replace_prod_db" / "plan.json")
     p = sc.gate(pr, "--plan", plan)
     assert p.code == 0, p.log
@@ -190,7 +190,7 @@ def advisory(sc: Scene) -> dict[str, str]:
 
 
 def allowed(sc: Scene) -> dict[str, str]:
-    pr = gaterun.human_pr(sc.st)
+    pr = scenes.human_pr(sc.st)
     sc.st.add_review(pr, "bob")
     plan = sc.plan("prod", TERRAFORM / "update_in_place_and_create" / "plan.json")
     p = sc.gate(pr, "--plan", plan)
@@ -199,7 +199,7 @@ def allowed(sc: Scene) -> dict[str, str]:
 
 
 def allowed_after_approvals(sc: Scene) -> dict[str, str]:
-    pr = gaterun.agent_pr(sc.st)
+    pr = scenes.agent_pr(sc.st)
     sc.st.add_review(pr, "alice")
     sc.st.add_review(pr, "carol")
     plan = sc.plan("prod", TERRAFORM / "replace_prod_db" / "plan.json")
@@ -209,7 +209,7 @@ def allowed_after_approvals(sc: Scene) -> dict[str, str]:
 
 
 def error(sc: Scene) -> dict[str, str]:
-    pr = gaterun.agent_pr(sc.st)
+    pr = scenes.agent_pr(sc.st)
     whole = (TERRAFORM / "replace_prod_db" / "plan.json").read_bytes()
     plan = sc.plan("prod", whole[: len(whole) // 2])
     p = sc.gate(pr, "--plan", plan)

@@ -34,9 +34,9 @@ from gatekeeper.render.json_report import build_report, dumps
 from gatekeeper.render.markdown import render_check_output, render_comment, render_markdown
 from gatekeeper.render.view import Person, PrView
 from gatekeeper.transport import BUNDLE_FILE, build_bundle, load_bundle
-from tests import gaterun
 from tests.ghserver import GHServer
 from tests.helpers import CORPUS, SECRET, TERRAFORM
+from tests.support import gaterun, scenes
 
 HEAD = "a" * 40
 POLICY = Policy(production=ProductionPolicy(tag_attributes=("triggers", "tags", "labels")))
@@ -158,17 +158,18 @@ def test_the_gate_posts_the_same_from_a_plan_file_and_from_its_bundle(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gatekeeper.commands import gate as gate_cmd
+    from gatekeeper.commands import gate_report
 
     monkeypatch.setattr(gate_cmd, "WRITE_SPACING", 0.0)
     # One marker key for both runs: the key comes from the configured labels (plan files)
     # or the artifact name (split setup); here both are "prod".
-    monkeypatch.setattr(gate_cmd, "_configured_labels", lambda opts: ["prod"])
+    monkeypatch.setattr(gate_report, "configured_labels", lambda opts: ["prod"])
     posted = []
     for run in (gaterun.gate_from_plans, gaterun.gate_from_bundle):
         with GHServer() as srv:
             st = srv.state
-            gaterun.base_repo(st, POLICY_YML)
-            pr = gaterun.agent_pr(st)
+            scenes.base_repo(st, POLICY_YML)
+            pr = scenes.agent_pr(st)
             st.add_review(pr, "alice")
             posted.append(run(srv, tmp_path / run.__name__, pr, [f"prod={path}"]))
             srv.verify()

@@ -19,12 +19,13 @@ from gatekeeper.apply_override import (
 )
 from gatekeeper.cli import main
 from gatekeeper.commands import gate as gate_cmd
+from gatekeeper.gate.record import find_records, parse
 from gatekeeper.overrides import sort_changes
-from gatekeeper.record import find_records, parse
 from gatekeeper.signing import sign_with_ssh_keygen, validity
+from tests.gate.test_gate_command import Runner, check_runs, run_gate
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
-from tests.test_gate_command import Runner, check_runs, pr_event, run_gate
+from tests.support.scenes import pr_event
 from tests.test_sign_command import keygen, pub
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
@@ -55,7 +56,7 @@ def gate(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Runner:
-    """The real `gatekeeper gate` against this test's server (tests.test_gate_command)."""
+    """The real `gatekeeper gate` against this test's server (tests.gate.test_gate_command)."""
 
     def run(event: str, payload: dict[str, Any], *argv: str, **kw: Any) -> Any:
         return run_gate(gh_server, tmp_path, monkeypatch, capsys, event, payload, *argv, **kw)
@@ -270,8 +271,8 @@ def test_a_record_from_another_app_or_workflow_is_ignored(
     GITHUB_TOKEN (GitHub Actions)."""
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
     from gatekeeper.classify import analyze
+    from gatekeeper.gate.record import Approver, build_record, serialise
     from gatekeeper.policy import parse_policy
-    from gatekeeper.record import Approver, build_record, serialise
 
     st = gh_server.state
     gate_app = scene(st)

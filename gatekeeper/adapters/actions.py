@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.errors import EventError
-from gatekeeper.facts import dig
+from gatekeeper.pr.facts import dig
 
 SUPPORTED_EVENTS = (
     "pull_request",

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper import __version__
 from gatekeeper.errors import EXIT_BLOCK, EXIT_INPUT, ApiError
-from gatekeeper.facts import (
+from gatekeeper.pr.facts import (
     Actor,
     ChangedFile,
     CommentFacts,

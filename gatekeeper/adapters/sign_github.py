@@ -16,7 +16,7 @@ from typing import Any
 
 from gatekeeper.adapters.github import GitHubClient, NotFound, file_facts
 from gatekeeper.errors import ApiError, OverrideError
-from gatekeeper.facts import ChangedFile
+from gatekeeper.pr.facts import ChangedFile
 
 DEFAULT_API_URL = "https://api.github.com"
 POST_ATTEMPTS = 2

@@ -32,7 +32,6 @@ from gatekeeper.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands.check import add_plan_arguments, plan_args
 from gatekeeper.errors import ApiError, ConfigError, OverrideError
-from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.overrides import (
     MAX_REASON_CHARS,
     OverrideComment,
@@ -52,6 +51,7 @@ from gatekeeper.policy import (
     Policy,
     parse_duration,
 )
+from gatekeeper.pr.trust_root import trust_root_changes
 from gatekeeper.render.escape import terminal
 from gatekeeper.signing import (
     build_message,

@@ -30,8 +30,8 @@ from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import GitHubClient, RetryPolicy
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, ApiError, ConfigError, EventError
+from gatekeeper.gate.record import DecisionRecord, RecordError, find_records, parse
 from gatekeeper.policy import Policy, parse_policy
-from gatekeeper.record import DecisionRecord, RecordError, find_records, parse
 from gatekeeper.verify import Verdict, compare_with_record, nothing_gated, refuse_forgeable
 
 CHECK_NAME = "gatekeeper"
@@ -89,7 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def say(text: str, *, err: bool = False) -> None:
-    from gatekeeper.commands.gate import say as gate_say
+    from gatekeeper.commands.gate_report import say as gate_say
 
     gate_say(text, err=err)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gatekeeper.headcheck import Tampering
+from gatekeeper.gate.headcheck import Tampering
 from gatekeeper.render import md
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.facts import COMMITS_LIST_CAP, Actor, noreply_identity
-from gatekeeper.trailers import co_authors
-from tests.gatehelpers import OPERATOR, WEB_FLOW, commit, facts
+from gatekeeper.pr.facts import COMMITS_LIST_CAP, Actor, noreply_identity
+from gatekeeper.pr.trailers import co_authors
+from tests.support.builders import OPERATOR, WEB_FLOW, commit, facts
 
 
 @pytest.mark.parametrize(

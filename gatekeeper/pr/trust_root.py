@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gatekeeper import globs
-from gatekeeper.facts import ChangedFile
 from gatekeeper.policy import Policy
+from gatekeeper.pr.facts import ChangedFile
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gatekeeper import globs
-from gatekeeper.authorship import Authorship, agent_kind, short_sha
-from gatekeeper.facts import TRUSTED_ASSOCIATIONS, Actor, PullRequestFacts, ReviewFacts
 from gatekeeper.policy import AgentPolicy, ApprovalPolicy
+from gatekeeper.pr.authorship import Authorship, agent_kind, short_sha
+from gatekeeper.pr.facts import TRUSTED_ASSOCIATIONS, Actor, PullRequestFacts, ReviewFacts
 
 APPROVED = "APPROVED"
 CHANGES_REQUESTED = "CHANGES_REQUESTED"

@@ -1,11 +1,11 @@
-"""gatekeeper.headcheck: which PRs decide a head's check, and what is tampering (pure)."""
+"""gatekeeper.gate.headcheck: which PRs decide a head's check, and what is tampering (pure)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
-from gatekeeper.headcheck import find_tampering, is_protected, strictest, tampered
+from gatekeeper.gate.headcheck import find_tampering, is_protected, strictest, tampered
 from gatekeeper.policy import IdentityPolicy
 
 HEAD = "a" * 40

@@ -14,8 +14,7 @@ import pytest
 from gatekeeper.adapters.files import parse_plan_arg, read_plans
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import ALLOW, BLOCK, Decision
-from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.record import (
+from gatekeeper.gate.record import (
     MARKER,
     MAX_RECORD_CHARS,
     Approver,
@@ -30,8 +29,9 @@ from gatekeeper.record import (
     serialise,
     to_json,
 )
+from gatekeeper.policy import Policy, ProductionPolicy
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 ALL = Policy(production=ProductionPolicy(addresses=("*",)))
 HEAD = "a" * 40
 BASE = "b" * 40
@@ -167,7 +167,9 @@ def test_the_schema_ships_in_the_package() -> None:
 def test_the_gate_check_text_keeps_the_record_whole_within_the_limit() -> None:
     """A record at its maximum, an explanation and thousands of diffs: the text fits
     GitHubClient's 65,000-character clip and ends with the record, intact."""
-    from gatekeeper.commands.gate import TEXT_LIMIT, Result, _check_output
+    from gatekeeper.gate.pipeline import Result
+    from gatekeeper.gate.sections import Sections
+    from gatekeeper.render.check_run import TEXT_LIMIT, check_output
     from gatekeeper.render.markdown import size_chars
     from tests.test_render_markdown import thousands_truncated
 
@@ -175,7 +177,9 @@ def test_the_gate_check_text_keeps_the_record_whole_within_the_limit() -> None:
     assert s.view is not None
     block = serialise(record(_derived_large()))  # type: ignore[arg-type]
     explanation = tuple(f"@reviewer{i}: excluded, co-authored commit {i:040x}" for i in range(4000))
-    _, _, text = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation), (block,))
+    _, _, text = check_output(
+        Result(s.analysis, s.decision, s.view, Sections(), explanation), (block,)
+    )
     assert size_chars(text) <= TEXT_LIMIT
     assert text.endswith(block)
     assert "<summary>Explanation</summary>" in text

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from gatekeeper.authorship import assess
-from gatekeeper.facts import Actor
 from gatekeeper.policy import AgentPolicy, parse_policy
-from tests.gatehelpers import (
+from gatekeeper.pr.authorship import assess
+from gatekeeper.pr.facts import Actor
+from tests.support.builders import (
     ACTIONS_BOT,
     ALICE,
     BOB,
@@ -162,8 +162,8 @@ def test_more_commits_than_github_lists_fails_closed_as_agent() -> None:
 
 
 def test_every_pusher_is_an_operator_and_an_agent_pusher_is_evidence() -> None:
-    from gatekeeper.facts import Actor
-    from tests.gatehelpers import ALICE, COPILOT, facts
+    from gatekeeper.pr.facts import Actor
+    from tests.support.builders import ALICE, COPILOT, facts
 
     a = assess(facts(pushers=(ALICE,)), AgentPolicy())
     assert a.operator_reason(Actor(ALICE.id, "renamed")) == "pushed to the head branch"
@@ -173,9 +173,9 @@ def test_every_pusher_is_an_operator_and_an_agent_pusher_is_evidence() -> None:
 
 
 def test_an_unresolved_co_author_excludes_the_logins_its_name_or_local_part_names() -> None:
-    from gatekeeper.authorship import co_author_aliases
-    from gatekeeper.facts import Actor
-    from tests.gatehelpers import COPILOT, commit, facts
+    from gatekeeper.pr.authorship import co_author_aliases
+    from gatekeeper.pr.facts import Actor
+    from tests.support.builders import COPILOT, commit, facts
 
     assert co_author_aliases("Olga Petrova", "olga.petrova+gh@acme.example") == ("olgapetrova",)
     assert co_author_aliases("olga", "o.p@acme.example") == ("olga", "op")

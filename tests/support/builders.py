@@ -1,11 +1,16 @@
-"""Builders for PR facts in the gate's unit tests (pure: no server, no network)."""
+"""Builders for the gate's unit tests (pure: no server, no network): PR facts, people,
+reviews and comments, the policy, and plan analyses of the real Terraform fixtures."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
-from gatekeeper.facts import (
+from gatekeeper.classify import Analysis, analyze
+from gatekeeper.plan import parse_plan
+from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.pr.facts import (
     Actor,
     ChangedFile,
     CommentFacts,
@@ -82,3 +87,21 @@ def facts(**kw: Any) -> PullRequestFacts:
         base.setdefault("changed_files_count", len(base["files"]))
     base["reviews"] = tuple(base.get("reviews", ()))
     return PullRequestFacts(**base)
+
+
+# ------------------------------------------------------------- policy and plan analysis
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
+POLICY_YML = "production:\n  tag_attributes: [triggers]\n"
+
+
+def policy(extra: str = "") -> Policy:
+    """The tests' policy (production marked by the `triggers` tag) plus `extra` YAML."""
+    return parse_policy((POLICY_YML + extra).encode(), source="test")
+
+
+def analysis(scenario: str, pol: Policy | None = None) -> Analysis:
+    """The analysis of a real Terraform plan from fixtures/terraform/<scenario>/plan.json."""
+    data = (FIXTURES / scenario / "plan.json").read_bytes()
+    plan = parse_plan(data, label="prod", path=f"{scenario}/plan.json")
+    return analyze([plan], pol or policy())

@@ -115,6 +115,7 @@ def build_record(
     overrides: Iterable[OverrideRef] = (),
     tampering: Iterable[str] = (),
 ) -> DecisionRecord:
+    """The decision record of one gate result, its gated items taken from `analysis`."""
     items = gated_items(analysis)
     return DecisionRecord(
         repository=repository,
@@ -135,6 +136,7 @@ def build_record(
 
 
 def to_json(record: DecisionRecord) -> dict[str, Any]:
+    """The record as the JSON document the check run carries (schemas/record.schema.json)."""
     return {
         "record_version": RECORD_VERSION,
         "repository": record.repository,
@@ -200,6 +202,7 @@ def serialise(record: DecisionRecord, limit: int = MAX_RECORD_CHARS) -> str:
 
 @cache
 def record_schema() -> dict[str, Any]:
+    """The JSON Schema of a decision record."""
     text = resources.files("gatekeeper").joinpath("schemas/record.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -274,7 +277,7 @@ def decision_record(
     tampering: Iterable[str] = (),
 ) -> DecisionRecord:
     """The record of one gate result: its report sections name the approvals and overrides
-    that counted (gate._approvals_section / _overrides_section)."""
+    that counted (gate.sections: ApprovalsSection, OverridesSection)."""
     counted = (sections.get("approvals") or {}).get("counted") or ()
     accepted = (sections.get("overrides") or {}).get("accepted") or ()
     return build_record(

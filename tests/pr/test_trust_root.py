@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.facts import ChangedFile
-from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.pr.facts import ChangedFile
+from gatekeeper.pr.trust_root import trust_root_changes
 
 POLICY = Policy()
 

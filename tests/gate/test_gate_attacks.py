@@ -13,25 +13,21 @@ from typing import Any
 import pytest
 import requests
 
-from tests.ghserver import GHServer
-from tests.ghserver.state import Pull, State
-from tests.test_gate_command import (
+from tests.gate.test_gate_command import (
     GATED_PLAN,
     OVERRIDE_POLICY,
-    POLICY_YML,
-    REPO,
     SIGNERS_PATH,
     Runner,
     _fast,
-    agent_pr,
-    base_repo,
     check_runs,
     comment_event,
     gate,
-    pr_event,
     signed_override,
     upload_bundle,
 )
+from tests.ghserver import GHServer
+from tests.ghserver.state import Pull, State
+from tests.support.scenes import POLICY_YML, REPO, agent_pr, base_repo, pr_event
 
 __all__ = ["_fast", "gate"]  # the fixtures of test_gate_command, used here
 

@@ -7,7 +7,6 @@ goldens are what the gate itself posts (not what a test assembles from the rende
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -19,10 +18,9 @@ from typing import Any
 
 from gatekeeper.cli import main
 from tests.ghserver import GHServer
-from tests.ghserver.state import Pull, State
+from tests.ghserver.state import Pull
+from tests.support.scenes import REPO, pr_event
 
-WEBHOOKS = Path(__file__).resolve().parent / "data" / "webhooks"
-REPO = "acme/infra"
 RUN_ID = "9876543210"
 RUN_URL = f"https://github.com/{REPO}/actions/runs/{RUN_ID}"
 
@@ -42,25 +40,6 @@ class Posted:
     log: str
 
 
-def _hook(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((WEBHOOKS / name).read_text())
-    return doc
-
-
-def pr_event(pr: Pull, name: str = "pull_request.synchronize.22.json") -> dict[str, Any]:
-    """A real webhook payload, rewritten to point at the server's repository, PR and commits."""
-    doc = copy.deepcopy(_hook(name))
-    doc["repository"]["full_name"] = REPO
-    doc["repository"]["name"] = REPO.split("/")[1]
-    p = doc["pull_request"]
-    p["number"] = pr.number
-    p["head"]["sha"] = pr.head_sha
-    p["head"]["ref"] = pr.head_ref
-    p["base"]["sha"] = pr.base_sha
-    p["base"]["ref"] = pr.base_ref
-    return doc
-
-
 @contextmanager
 def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
     saved = {k: v for k, v in os.environ.items() if k.startswith(("INPUT_", "GITHUB_"))}
@@ -77,7 +56,8 @@ def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _outputs(text: str) -> dict[str, str]:
+def parse_outputs(text: str) -> dict[str, str]:
+    """$GITHUB_OUTPUT as the runner reads it (NAME<<DELIM blocks)."""
     out: dict[str, str] = {}
     lines = text.split("\n")
     i = 0
@@ -87,6 +67,24 @@ def _outputs(text: str) -> dict[str, str]:
         out[name] = "\n".join(lines[i + 1 : j])
         i = j + 1
     return out
+
+
+def runner_env(
+    srv: GHServer, event: str, event_path: Path, output: Path, summary: Path, run_id: str
+) -> dict[str, str | None]:
+    """The variables the Actions runner sets for the gate's step, pointed at `srv`."""
+    return {
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_API_URL": srv.url,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_TOKEN": srv.bot_token,
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_RUN_ID": run_id,
+        "GITHUB_RUN_ATTEMPT": "1",
+    }
 
 
 def run_gate(
@@ -107,18 +105,9 @@ def run_gate(
     for f in (out, summary):
         f.write_text("")
     report.unlink(missing_ok=True)
-    env: dict[str, str | None] = {
-        "GITHUB_EVENT_NAME": event,
-        "GITHUB_EVENT_PATH": str(path),
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": srv.url,
-        "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_TOKEN": srv.bot_token if token else None,
-        "GITHUB_OUTPUT": str(out),
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_RUN_ID": RUN_ID,
-        "GITHUB_RUN_ATTEMPT": "1",
-    }
+    env = runner_env(srv, event, path, out, summary, RUN_ID)
+    if not token:
+        env["GITHUB_TOKEN"] = None
     log_out, log_err = io.StringIO(), io.StringIO()
     with _environ(env), redirect_stdout(log_out), redirect_stderr(log_err):
         code = main(["gate", *argv, "--report", str(report)])
@@ -133,7 +122,7 @@ def run_gate(
         text=str(output.get("text") or ""),
         job_summary=summary.read_text(),
         report=json.loads(report.read_text()) if report.exists() else {},
-        outputs=_outputs(out.read_text()),
+        outputs=parse_outputs(out.read_text()),
         log=log_out.getvalue() + log_err.getvalue(),
     )
 
@@ -160,33 +149,3 @@ def gate_from_bundle(srv: GHServer, work: Path, pr: Pull, plans: Sequence[str]) 
     """The split setup: the gate re-analyzes the plan job's bundle."""
     upload_bundle(srv, work, pr, plans)
     return run_gate(srv, work, pr, [])
-
-
-# ---------------------------------------------------------------------- scenes
-
-
-def base_repo(st: State, policy: str) -> None:
-    st.add_repo(REPO, files={".github/gatekeeper.yml": policy, "main.tf": "# base\n"})
-    for login in ("op", "alice", "bob", "carol"):
-        st.add_user(login, name=login.title())
-        st.set_permission(login, "write")
-    st.add_user("Copilot", type="Bot", id=198982749)
-
-
-def agent_pr(st: State, **kw: Any) -> Pull:
-    """Copilot's PR; the operator `op` co-authored the commit (noreply address)."""
-    commit = {
-        "message": "Recreate the database",
-        "author": "Copilot",
-        "trailers": {"Co-authored-by": f"Op Erator <{st.user('op').noreply_email}>"},
-        "contents": {"main.tf": 'resource "null_resource" "primary" {}\n'},
-    }
-    kw.setdefault("commits", [commit])
-    kw.setdefault("head_ref", "copilot/recreate-db")
-    return st.add_pull(author="Copilot", **kw)
-
-
-def human_pr(st: State, **kw: Any) -> Pull:
-    commit = {"message": "Change", "author": "op", "contents": {"main.tf": "# x\n"}}
-    kw.setdefault("commits", [commit])
-    return st.add_pull(author="op", **kw)

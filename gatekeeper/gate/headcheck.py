@@ -10,6 +10,7 @@ own identity did not create is tampering: the check blocks and says who made it.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,10 +18,10 @@ from typing import Any
 
 from gatekeeper import globs
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
-from gatekeeper.facts import dig
 from gatekeeper.policy import IdentityPolicy
+from gatekeeper.pr.facts import dig
 
-# What the gate writes as a check run's external_id (commands/gate.py `_external_id`).
+# What the gate writes as a check run's external_id (commands/gate_report.py `external_id`).
 _EXTERNAL_ID = re.compile(r"gatekeeper:(?:\d+|local):\d+:\d+:(?P<sha>[0-9a-f]{12})")
 GITHUB_ACTIONS_BOT_LOGIN = "github-actions[bot]"
 
@@ -33,11 +34,18 @@ def is_protected(base_ref: str, default_branch: str, patterns: Sequence[str]) ->
     return any(globs.match(p, base_ref) for p in patterns)
 
 
+class RivalKind(enum.StrEnum):
+    """What the rival is; the value is how reports and notices name it."""
+
+    CHECK_RUN = "check run"
+    COMMIT_STATUS = "commit status"
+
+
 @dataclass(frozen=True, slots=True)
 class Tampering:
     """A `gatekeeper`-named check run or status the gate's identity did not create."""
 
-    kind: str  # "check run" | "commit status"
+    kind: RivalKind
     id: int | None
     creator: str  # who made it, e.g. "app 123 (rival-app)" or "@mallory"
     state: str  # its conclusion or state
@@ -80,7 +88,7 @@ def _check_run_tampering(
                 f"; if app {app_id} is the gate's own App, set identity.app_id: {app_id} "
                 "in the policy on the default branch"
             )
-        return Tampering("check run", rid, creator, state, why, url)
+        return Tampering(RivalKind.CHECK_RUN, rid, creator, state, why, url)
     if identity.forgeable:
         # Every workflow's GITHUB_TOKEN posts as GitHub Actions: only the external_id the
         # gate writes tells its runs apart (a careful forger can copy it: see the README).
@@ -88,7 +96,7 @@ def _check_run_tampering(
         m = _EXTERNAL_ID.fullmatch(ext) if isinstance(ext, str) else None
         if m is None or m.group("sha") != head_sha[:12]:
             return Tampering(
-                "check run",
+                RivalKind.CHECK_RUN,
                 rid,
                 f"{creator}, another workflow",
                 state,
@@ -114,7 +122,9 @@ def _status_tampering(
         why = "the gate's account does not match its identity in the policy (identity.app_id)"
     else:
         return None
-    return Tampering("commit status", sid, creator, state, why, str(status.get("target_url") or ""))
+    return Tampering(
+        RivalKind.COMMIT_STATUS, sid, creator, state, why, str(status.get("target_url") or "")
+    )
 
 
 def find_tampering(

@@ -15,15 +15,23 @@ import pytest
 
 from gatekeeper.cli import main
 from gatekeeper.commands import gate as gate_cmd
+from gatekeeper.gate import pipeline
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
+from tests.support.gaterun import parse_outputs, runner_env
+from tests.support.scenes import (
+    POLICY_YML,
+    REPO,
+    agent_pr,
+    base_repo,
+    hook,
+    human_pr,
+    pr_event,
+)
 
-WEBHOOKS = Path(__file__).resolve().parent / "data" / "webhooks"
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 GATED_PLAN = str(FIXTURES / "replace_prod_db" / "plan.json")
 EMPTY_PLAN = str(FIXTURES / "no_changes" / "plan.json")
-POLICY_YML = "production:\n  tag_attributes: [triggers]\n"
-REPO = "acme/infra"
 
 
 @pytest.fixture(autouse=True)
@@ -35,52 +43,7 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 # ------------------------------------------------------------------------ scenes
 
 
-def base_repo(st: State, policy: str = POLICY_YML) -> None:
-    st.add_repo(REPO, files={".github/gatekeeper.yml": policy, "main.tf": "# base\n"})
-    for login in ("op", "alice", "bob", "carol"):
-        st.add_user(login, name=login.title())
-        st.set_permission(login, "write")
-    st.add_user("Copilot", type="Bot", id=198982749)
-
-
-def agent_pr(st: State, **kw: Any) -> Pull:
-    """Copilot's PR; the operator `op` co-authored the commit (noreply address)."""
-    commit = {
-        "message": "Recreate the database",
-        "author": "Copilot",
-        "trailers": {"Co-authored-by": f"Op Erator <{st.user('op').noreply_email}>"},
-        "contents": {"main.tf": 'resource "null_resource" "primary" {}\n'},
-    }
-    kw.setdefault("commits", [commit])
-    return st.add_pull(author="Copilot", head_ref="copilot/recreate-db", **kw)
-
-
-def human_pr(st: State, **kw: Any) -> Pull:
-    commit = {"message": "Change", "author": "op", "contents": {"main.tf": "# x\n"}}
-    kw.setdefault("commits", [commit])
-    return st.add_pull(author="op", **kw)
-
-
 # ------------------------------------------------------------------------ events
-
-
-def hook(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((WEBHOOKS / name).read_text())
-    return doc
-
-
-def pr_event(pr: Pull, name: str = "pull_request.synchronize.22.json") -> dict[str, Any]:
-    """A real payload, rewritten to point at the server's repository, PR and commits."""
-    doc = copy.deepcopy(hook(name))
-    doc["repository"]["full_name"] = REPO
-    doc["repository"]["name"] = "infra"
-    p = doc["pull_request"]
-    p["number"] = pr.number
-    p["head"]["sha"] = pr.head_sha
-    p["head"]["ref"] = pr.head_ref
-    p["base"]["sha"] = pr.base_sha
-    p["base"]["ref"] = pr.base_ref
-    return doc
 
 
 def comment_event(pr: Pull) -> dict[str, Any]:
@@ -98,18 +61,6 @@ class Outcome:
     summary: str
     out: str
     err: str
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines) - 1:
-        name, delim = lines[i].split("<<", 1)
-        j = lines.index(delim, i + 1)
-        out[name] = "\n".join(lines[i + 1 : j])
-        i = j + 1
-    return out
 
 
 def run_gate(
@@ -130,18 +81,7 @@ def run_gate(
     for key in list(__import__("os").environ):
         if key.startswith(("INPUT_", "GITHUB_")):
             monkeypatch.delenv(key, raising=False)
-    base = {
-        "GITHUB_EVENT_NAME": event,
-        "GITHUB_EVENT_PATH": str(path),
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": srv.url,
-        "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_TOKEN": srv.bot_token,
-        "GITHUB_OUTPUT": str(out),
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_RUN_ID": "4242",
-        "GITHUB_RUN_ATTEMPT": "1",
-    }
+    base = runner_env(srv, event, path, out, summary, "4242")
     for k, v in {**base, **(env or {})}.items():
         if v is None:
             monkeypatch.delenv(k, raising=False)
@@ -995,19 +935,23 @@ def test_errors_set_the_decision_output(gh_server: GHServer, tmp_path: Path, gat
 def test_check_run_text_stays_within_githubs_limit_with_a_long_explanation() -> None:
     """The check run's text holds the diffs and the explanation; together they must fit in
     65,535 characters, or GitHub refuses the check run and the PR shows nothing."""
-    from gatekeeper.commands.gate import Result, _check_output
+    from gatekeeper.gate.pipeline import Result
+    from gatekeeper.gate.sections import Sections
+    from gatekeeper.render.check_run import check_output
     from gatekeeper.render.markdown import CHECK_LIMIT, size_chars
     from tests.test_render_markdown import thousands_truncated
 
     s = thousands_truncated()
     assert s.view is not None
     explanation = tuple(f"@reviewer{i}: excluded, co-authored commit {i:040x}" for i in range(4000))
-    title, summary, text = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation))
+    title, summary, text = check_output(
+        Result(s.analysis, s.decision, s.view, Sections(), explanation)
+    )
     assert size_chars(text) <= CHECK_LIMIT and size_chars(summary) <= CHECK_LIMIT
     assert 0 < len(title) <= 255
     assert "<summary>Explanation</summary>" in text and text.endswith("</details>")
     assert "more lines: see the job summary" in text
-    short = _check_output(Result(s.analysis, s.decision, s.view, {}, explanation[:3]))[2]
+    short = check_output(Result(s.analysis, s.decision, s.view, Sections(), explanation[:3]))[2]
     assert "reviewer2: excluded" in short and "more lines" not in short
     assert "@reviewer2" not in short  # mentions are neutralized, nobody gets pinged
 
@@ -1223,7 +1167,7 @@ def test_a_bug_still_turns_the_check_red(
     def boom(*args: Any, **kw: Any) -> Any:
         raise RuntimeError("boom\n::add-mask::x")
 
-    monkeypatch.setattr(gate_cmd, "assess", boom)
+    monkeypatch.setattr(pipeline, "assess", boom)
     res = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN)
     assert res.code == 3
     assert "internal error (a bug): RuntimeError: boom" in res.err

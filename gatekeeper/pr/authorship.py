@@ -19,18 +19,33 @@ such a match names, and nobody else; it never counts for anyone.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from gatekeeper import globs
-from gatekeeper.facts import Actor, PullRequestFacts, noreply_identity
 from gatekeeper.policy import AgentPolicy
-from gatekeeper.trailers import CoAuthor, co_authors
+from gatekeeper.pr.facts import Actor, PullRequestFacts, noreply_identity
+from gatekeeper.pr.trailers import CoAuthor, co_authors
+
+
+class EvidenceKind(enum.StrEnum):
+    """What a piece of agent evidence is; the value is the report's `kind`."""
+
+    PR_AUTHOR = "pr_author"
+    PUSHER = "pusher"
+    COMMIT_AUTHOR = "commit_author"
+    COMMIT_COMMITTER = "commit_committer"
+    GIT_IDENTITY = "git_identity"
+    UNSEEN_COMMITS = "unseen_commits"
+    CO_AUTHOR = "co_author"
+    BRANCH = "branch"
+    LABEL = "label"
+    BODY_MARKER = "body_marker"
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    kind: str  # pr_author | commit_author | commit_committer | git_identity | co_author |
-    #            branch | label | body_marker
+    kind: EvidenceKind
     source: str  # where it was found, e.g. "commit 1a2b3c4 author"
     text: str  # what was found
     self_reported: bool  # True: text anyone can write; may only make the outcome stricter
@@ -204,7 +219,7 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
     # 1. The PR author (authenticated).
     why = _is_agent_account(facts.author, policy)
     if why:
-        evidence.append(Evidence("pr_author", "PR author", why, self_reported=False))
+        evidence.append(Evidence(EvidenceKind.PR_AUTHOR, "PR author", why, self_reported=False))
     ops.add("opened the PR", id=facts.author.id, login=facts.author.login)
 
     # 1b. Everyone who pushed to the head branch (authenticated: GitHub's activity API). An
@@ -212,7 +227,7 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
     for p in facts.pushers:
         why = _is_agent_account(p, policy) if p.login else None
         if why:
-            evidence.append(Evidence("pusher", "pushed to the head branch", why, False))
+            evidence.append(Evidence(EvidenceKind.PUSHER, "pushed to the head branch", why, False))
         ops.add("pushed to the head branch", id=p.id, login=p.login)
 
     # 2. Every commit author and committer, and their trailers.
@@ -233,13 +248,17 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
                 continue  # one identity, one piece of evidence
             why = _is_agent_account(actor, policy) if actor.login else None
             if why:
-                evidence.append(Evidence(f"commit_{role}", f"commit {sha} {role}", why, False))
+                evidence.append(
+                    Evidence(EvidenceKind(f"commit_{role}"), f"commit {sha} {role}", why, False)
+                )
             elif actor.email or actor.name:
                 # git text (self-reported): names an agent even when the commit is linked
                 # to a human account, e.g. an agent committing with its operator's token.
                 why = _agent_identity_reason(actor.name or "", actor.email, policy)
                 if why:
-                    evidence.append(Evidence("git_identity", f"commit {sha} {role}", why, True))
+                    evidence.append(
+                        Evidence(EvidenceKind.GIT_IDENTITY, f"commit {sha} {role}", why, True)
+                    )
             verb = "authored" if role == "author" else "committed"
             ops.add(
                 f"{verb} commit {sha}",
@@ -255,7 +274,7 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
         # Fail closed: the unseen commits may have been written by an agent.
         evidence.append(
             Evidence(
-                "unseen_commits",
+                EvidenceKind.UNSEEN_COMMITS,
                 "commit list",
                 f"the PR has {facts.commits_count} commits but GitHub lists only "
                 f"{len(facts.commits)}: the rest are unseen, so it is treated as agent-authored",
@@ -270,16 +289,25 @@ def assess(facts: PullRequestFacts, policy: AgentPolicy) -> Authorship:
     )
     if prefix:
         evidence.append(
-            Evidence("branch", "head branch", f"{head!r} starts with agent prefix {prefix!r}", True)
+            Evidence(
+                EvidenceKind.BRANCH,
+                "head branch",
+                f"{head!r} starts with agent prefix {prefix!r}",
+                True,
+            )
         )
     agent_labels = {x.casefold() for x in policy.labels}
     for label in facts.labels:
         if label.casefold() in agent_labels:
-            evidence.append(Evidence("label", "PR label", f"{label!r} marks an agent PR", True))
+            evidence.append(
+                Evidence(EvidenceKind.LABEL, "PR label", f"{label!r} marks an agent PR", True)
+            )
     body = facts.body.casefold()
     for marker in policy.body_markers:
         if marker and marker.casefold() in body:
-            evidence.append(Evidence("body_marker", "PR body", f"contains {marker!r}", True))
+            evidence.append(
+                Evidence(EvidenceKind.BODY_MARKER, "PR body", f"contains {marker!r}", True)
+            )
 
     return Authorship(
         agent_authored=bool(evidence),
@@ -297,7 +325,9 @@ def _co_author(
 ) -> None:
     why = _agent_identity_reason(ca.name, ca.email, policy)
     if why:
-        evidence.append(Evidence("co_author", f"Co-authored-by in commit {sha}", why, True))
+        evidence.append(
+            Evidence(EvidenceKind.CO_AUTHOR, f"Co-authored-by in commit {sha}", why, True)
+        )
         return
     # A human co-author: the operator who drove the agent (or a pair). Never a second person.
     role = f"co-authored commit {sha} (Co-authored-by)"

@@ -4,17 +4,17 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.approvals import (
+from gatekeeper.policy import AgentPolicy, ApprovalPolicy, ApprovalRule, parse_policy
+from gatekeeper.pr.approvals import (
     ApprovalResult,
     evaluate,
     latest_decisive,
     required_approvals,
     reviewers_to_look_up,
 )
-from gatekeeper.authorship import assess
-from gatekeeper.facts import Actor, PullRequestFacts
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy, ApprovalRule, parse_policy
-from tests.gatehelpers import (
+from gatekeeper.pr.authorship import assess
+from gatekeeper.pr.facts import Actor, PullRequestFacts
+from tests.support.builders import (
     ACTIONS_BOT,
     ALICE,
     BOB,

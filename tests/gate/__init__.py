@@ -1,0 +1,1 @@
+"""Tests of gatekeeper.gate (the pure pipeline, head check, record) and of `gatekeeper gate`."""

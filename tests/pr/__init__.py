@@ -1,0 +1,1 @@
+"""Tests of gatekeeper.pr: the PR snapshot, trailers, authorship, approvals, trust root."""

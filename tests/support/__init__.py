@@ -1,0 +1,1 @@
+"""Helpers the tests share: builders (pure facts), scenes (the local server), the gate runner."""
