@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from gatekeeper import globs
 from gatekeeper.authorship import Authorship, agent_kind, short_sha
 from gatekeeper.facts import TRUSTED_ASSOCIATIONS, Actor, PullRequestFacts, ReviewFacts
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy
+from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy
 
 APPROVED = "APPROVED"
 CHANGES_REQUESTED = "CHANGES_REQUESTED"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from gatekeeper import globs
 from gatekeeper.facts import Actor, PullRequestFacts, noreply_identity
-from gatekeeper.policy import AgentPolicy
+from gatekeeper.policy.model import AgentPolicy
 from gatekeeper.trailers import CoAuthor, co_authors
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from gatekeeper import globs
 from gatekeeper.facts import ChangedFile
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 from gatekeeper import globs
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
 from gatekeeper.facts import dig
-from gatekeeper.policy import IdentityPolicy
+from gatekeeper.policy.model import IdentityPolicy
 
 # What the gate writes as a check run's external_id (commands/gate.py `_external_id`).
 _EXTERNAL_ID = re.compile(r"gatekeeper:(?:\d+|local):\d+:\d+:(?P<sha>[0-9a-f]{12})")

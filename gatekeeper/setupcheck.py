@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.facts import dig
-from gatekeeper.policy import GITHUB_ACTIONS_APP_ID
+from gatekeeper.policy.model import GITHUB_ACTIONS_APP_ID
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,7 +162,7 @@ class Reference:
 
     def shipped(self) -> list[str]:
         sys.path.insert(0, str(ROOT))
-        from gatekeeper import defaults
+        from gatekeeper.policy import defaults
 
         lines = [
             "",

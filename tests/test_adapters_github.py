@@ -21,7 +21,7 @@ from gatekeeper.adapters.github import (
 from gatekeeper.approvals import evaluate
 from gatekeeper.authorship import assess
 from gatekeeper.errors import ApiError
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy
+from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 

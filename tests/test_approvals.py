@@ -13,7 +13,8 @@ from gatekeeper.approvals import (
 )
 from gatekeeper.authorship import assess
 from gatekeeper.facts import Actor, PullRequestFacts
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy, ApprovalRule, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy, ApprovalRule
 from tests.gatehelpers import (
     ACTIONS_BOT,
     ALICE,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from gatekeeper.authorship import assess
 from gatekeeper.facts import Actor
-from gatekeeper.policy import AgentPolicy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import AgentPolicy
 from tests.gatehelpers import (
     ACTIONS_BOT,
     ALICE,

@@ -20,7 +20,8 @@ from gatekeeper.decision import (
 from gatekeeper.facts import ChangedFile, PullRequestFacts
 from gatekeeper.gatepaths import trust_root_changes
 from gatekeeper.plan import parse_plan
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 from tests.gatehelpers import ALICE, BOB, CAROL, COPILOT, OLD, OPERATOR, commit, facts, review
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"

@@ -4,7 +4,8 @@ import pytest
 
 from gatekeeper.facts import ChangedFile
 from gatekeeper.gatepaths import trust_root_changes
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 
 POLICY = Policy()
 

@@ -14,7 +14,7 @@ import pytest
 from gatekeeper.adapters.files import parse_plan_arg, read_plans
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import ALLOW, BLOCK, Decision
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.record import (
     MARKER,
     MAX_RECORD_CHARS,

@@ -32,7 +32,7 @@ from markdown_it import MarkdownIt
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision, decide_offline
 from gatekeeper.plan import Plan, parse_plan
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render import md
 from gatekeeper.render.markdown import (
     CHECK_LIMIT,
@@ -51,7 +51,7 @@ from gatekeeper.render.markdown import (
     sticky_marker,
 )
 from gatekeeper.render.view import Person, PrView
-from gatekeeper.sourcefacts import Location, SourceFacts
+from gatekeeper.source.model import Location, SourceFacts
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -270,7 +270,7 @@ def test_a_record_from_another_app_or_workflow_is_ignored(
     GITHUB_TOKEN (GitHub Actions)."""
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
     from gatekeeper.classify import analyze
-    from gatekeeper.policy import parse_policy
+    from gatekeeper.policy.load import parse_policy
     from gatekeeper.record import Approver, build_record, serialise
 
     st = gh_server.state
@@ -458,7 +458,7 @@ def _signed_comment(key: Path, sha: str, plans: list[Path], namespace: str) -> s
 
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
     from gatekeeper.classify import analyze
-    from gatekeeper.policy import parse_policy
+    from gatekeeper.policy.load import parse_policy
 
     pol = parse_policy(policy(1), source="t")
     analysis = analyze(read_plans([parse_plan_arg(str(p)) for p in plans]), pol)

@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gatekeeper import approvals as approvals_mod
-from gatekeeper import defaults
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import ApiUnavailable, GitHubClient, NotFound, RetryPolicy
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
@@ -54,7 +53,8 @@ from gatekeeper.facts import FILES_LIST_CAP, Actor, PullRequestFacts, dig
 from gatekeeper.gatepaths import TrustRootChange, trust_root_changes
 from gatekeeper.headcheck import Tampering, find_tampering, is_protected, strictest, tampered
 from gatekeeper.plan import canonical_json
-from gatekeeper.policy import Policy
+from gatekeeper.policy import defaults
+from gatekeeper.policy.model import Policy
 from gatekeeper.render import md
 from gatekeeper.render.escape import log_line
 from gatekeeper.render.view import Person, PrView
@@ -157,7 +157,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="SECONDS",
         help="total time to wait on a failing GitHub API before blocking (default 180)",
     )
-    from gatekeeper.source_cli import add_source_options
+    from gatekeeper.source.cli import add_source_options
 
     add_source_options(p)
     p.set_defaults(run=run)
@@ -797,14 +797,14 @@ class Gate:
                 return None, why, source
             smap = None
             if self.opts.source or self.opts.base_source:
-                from gatekeeper.source_cli import source_map_from_args
+                from gatekeeper.source.cli import source_map_from_args
 
                 ns = argparse.Namespace(
                     source=list(self.opts.source),
                     base_source=list(self.opts.base_source),
                     repo_root=self.opts.repo_root,
                 )
-                smap = source_map_from_args(plans, ns, policy.production)
+                smap = source_map_from_args(plans, ns, policy.production, cwd=os.getcwd())
             return analyze(plans, policy, smap), None, source
         try:
             fetched = fetch_analysis(
