@@ -163,7 +163,7 @@ def several_plans() -> Scenario:
         ("edge", "null_resource.load_balancer"): _facts(
             cbd, "edge/main.tf", "null_resource", "load_balancer", create_before_destroy=True
         ),
-        # As source.py reports a block with `lifecycle { prevent_destroy = true }` (a plan
+        # As the source mapper reports a block with `lifecycle { prevent_destroy = true }` (a plan
         # Terraform would refuse to apply): the line numbers are made up for this scenario.
         ("shared", "aws_cloudwatch_event_rule.Metricos_custom_alert_schedule_frequent[0]"): (
             SourceFacts(

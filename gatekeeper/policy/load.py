@@ -251,7 +251,7 @@ def _shorten_string_lists(value: Any) -> Any:
     for the schema validator (which spends ~0.1 ms per item: seconds on a policy of 100,000
     address globs). Sound because every list of strings in the schema is `$defs/strings`
     (non-empty, unique strings), exactly what is checked here; any other list is kept whole,
-    so the validator still reports the error, at its real index (tests/test_policy.py pins
+    so the validator still reports the error, at its real index (tests/policy/test_load.py pins
     the schema's shape)."""
     if isinstance(value, dict):
         return {k: _shorten_string_lists(v) for k, v in value.items()}

@@ -73,6 +73,7 @@ class AttrRef:
 
     @property
     def where(self) -> str:
+        """`file:line` of the attribute, for messages."""
         return f"{self.file.rel}:{self.line}"
 
     def expr(self) -> Expr:
@@ -126,9 +127,11 @@ class BlockRef:
 
     @property
     def where(self) -> str:
+        """`file:line` of the block, for messages."""
         return f"{self.file.rel}:{self.line}"
 
     def location(self, kind: LocationKind) -> Location:
+        """The block's file and lines, as a report shows them."""
         return Location(self.file.rel, self.line, self.end_line, kind)
 
     def body(self) -> Body:
@@ -138,9 +141,11 @@ class BlockRef:
         return self._body
 
     def attr(self, name: str) -> AttrRef | None:
+        """The body's attribute `name`, None if unset. Raises SourceProblem."""
         return self.body().attrs.get(name)
 
     def blocks(self, type_: str) -> list[BlockRef]:
+        """The nested blocks of type `type_`. Raises SourceProblem."""
         return [b for b in self.body().blocks if b.type == type_]
 
 
@@ -270,6 +275,8 @@ class ModuleDef:
     _locals: dict[str, AttrRef] | None = None
 
     def locals(self, problems: list[Problem]) -> dict[str, AttrRef]:
+        """Every local value of the module, by name (the first wins); the module's problems
+        are added to `problems`."""
         if self._locals is None:
             self._locals = {}
             for block in self.locals_blocks:
@@ -282,6 +289,7 @@ class ModuleDef:
         return self._locals
 
     def problem_hint(self) -> str:
+        """A hint naming the first files that do not parse (" (it may be in ...)"), or ""."""
         if not self.problems:
             return ""
         return (

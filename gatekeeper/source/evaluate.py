@@ -60,6 +60,7 @@ class Evaluator:
     # -- entry points
 
     def attr(self, attr: AttrRef, ctx: Ctx) -> Any:
+        """The attribute's value, or Unknown (with the reason) where it does not resolve."""
         try:
             expr = attr.expr()
         except SourceProblem as exc:
@@ -74,6 +75,7 @@ class Evaluator:
             return Unknown(f"{attr.name} ({attr.where}) is nested too deeply to evaluate")
 
     def eval(self, e: Expr, ctx: Ctx) -> Any:
+        """The expression's value (str, number, bool, None, list, dict) or Unknown."""
         if isinstance(e, Lit):
             return e.value
         if isinstance(e, Template):
@@ -192,6 +194,8 @@ class Evaluator:
         return Unknown(f"{what} is an attribute of another resource, known only at apply")
 
     def var(self, inst: Instance, name: str, strict: bool) -> Any:
+        """The value of var.`name` in the module instance, or Unknown; `strict`: root
+        variables are Unknown."""
         memo_key = ("var", name, strict)
         if memo_key in inst.memo:
             return inst.memo[memo_key]
@@ -264,10 +268,13 @@ class Evaluator:
         return None
 
     def call_ctx(self, inst: Instance, strict: bool) -> Ctx:
+        """The context a module call's arguments are evaluated in: the caller's, with the
+        call's each/count."""
         assert inst.parent is not None
         return Ctx(inst.parent, strict, inst.key, inst.call, inst.parent)
 
     def local(self, inst: Instance, name: str, strict: bool) -> Any:
+        """The value of local.`name` in the module instance, or Unknown."""
         memo_key = ("local", name, strict)
         if memo_key in inst.memo:
             return inst.memo[memo_key]
@@ -295,6 +302,7 @@ class Evaluator:
             self._active.discard(token)
 
     def for_each(self, owner: BlockRef, inst: Instance, strict: bool) -> Any:
+        """The block's for_each as a map (a set becomes {v: v}), or Unknown."""
         memo_key = ("for_each", f"{owner.where}", strict)
         if memo_key in inst.memo:
             return inst.memo[memo_key]
@@ -314,6 +322,7 @@ class Evaluator:
         return value
 
     def each_value(self, ctx: Ctx) -> Any:
+        """each.value for the context's key, or Unknown."""
         if ctx.owner is None or ctx.owner_inst is None:
             return Unknown("each.value used where each is not defined")
         fe = self.for_each(ctx.owner, ctx.owner_inst, ctx.strict)

@@ -55,11 +55,13 @@ class SourceMapper:
         self.head = head
         self.base = base
         self.production = production
-        self.hcl_keys = hcl_keys  # the plan's keys are HCL-quoted (source_address.py)
+        self.hcl_keys = hcl_keys  # the plan's keys are HCL-quoted (address.py)
         self.ev = Evaluator()
         self.tags = TagReader(self.ev, production, have_base=base is not None)
 
     def facts(self, change: ResourceChange) -> SourceFacts | None:
+        """What the code says about one change; None for a change that is neither a managed
+        resource nor a data source."""
         if change.mode not in ("managed", "data"):
             return None
         try:

@@ -54,6 +54,7 @@ class Text:
         return bisect.bisect_left(self._nl, pos) + 1
 
     def column(self, pos: int) -> int:
+        """1-based column of a character offset."""
         start = self.text.rfind("\n", 0, pos) + 1
         return pos - start + 1
 

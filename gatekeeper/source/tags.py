@@ -52,6 +52,8 @@ class TagReader:
         unresolved: list[str],
         notes: list[str],
     ) -> dict[str, dict[str, str]]:
+        """{tag attribute: {key: value}} read from the sides' code; why a tag is unknown goes
+        to `unresolved`, disagreements between the PR's and the base code to `notes`."""
         if not sides:
             if removed:
                 hint = "" if self.have_base else " (give --base-source to read them)"

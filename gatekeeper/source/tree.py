@@ -44,8 +44,9 @@ def _load_order(name: str) -> tuple[bool, str]:
 def load_module(
     directory: str, repo_root: str, *, root: bool, within: tuple[str, ...] | None = None
 ) -> ModuleDef:
-    """`within`: real paths the module's files must resolve under (symlinks are followed);
-    default: the repository root."""
+    """The module in `directory`: each Terraform file in it read and split into blocks
+    (problems recorded, never raised). `within`: real paths the module's files must resolve
+    under (symlinks are followed); default: the repository root."""
     roots = within if within is not None else (os.path.realpath(repo_root),)
     mod = ModuleDef(directory, _rel(directory, repo_root))
     try:
@@ -117,9 +118,11 @@ class Instance:
 
     @property
     def label(self) -> str:
+        """The instance as an address prefix (module.a["k"].module.b[0]), for messages."""
         return ".".join(f"module.{n}{format_key(k)}" for n, k in self.path) or "the root module"
 
     def child(self, name: str, key: Key) -> Instance:
+        """The instance `key` of module call `name` in this one (created and attached once)."""
         hit = self.children.get((name, key))
         if hit is not None:
             return hit
@@ -165,6 +168,7 @@ class SourceTree:
         self.root = Instance(self, root_mod, None, None, "", None, ())
 
     def module(self, directory: str, *, root: bool = False) -> ModuleDef:
+        """The module in `directory`, read once."""
         directory = os.path.normpath(directory)
         mod = self._modules.get(directory)
         if mod is None:
@@ -206,6 +210,7 @@ class SourceTree:
         inst.mod = self.module(directory)
 
     def instance(self, modules: Iterable[tuple[str, Key]]) -> Instance:
+        """The module instance at this path of (call name, key) from the root."""
         inst = self.root
         for name, key in modules:
             inst = inst.child(name, key)
@@ -222,6 +227,7 @@ class Found:
 
 
 def find(tree: SourceTree, addr: Address) -> Found:
+    """Where `addr`'s block is in this checkout (block None when it is not there)."""
     inst = tree.instance(addr.modules)
     if inst.mod is None:
         return Found(inst, None, [])

@@ -244,3 +244,20 @@ def test_a_yaml_boolean_where_a_string_belongs_says_to_quote_it(word: str) -> No
 def test_every_schema_error_names_line_and_column() -> None:
     err = refused(b"approvals:\n  agent_authored: 99\n")
     assert err.message.startswith("g.yml:2:19: at approvals/agent_authored")
+
+
+def test_the_policy_model_and_loader_import_neither_jsonschema_nor_yaml() -> None:
+    """`gatekeeper check` without --config builds the built-in Policy(): startup stays cheap
+    (issue 17); the validator and the YAML parser load only when a document is read."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import gatekeeper.policy.load, gatekeeper.policy.model\n"
+        "gatekeeper.policy.model.Policy()\n"
+        "lazy = ('jsonschema', 'yaml', 'importlib.resources')\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]", r.stderr

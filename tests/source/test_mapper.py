@@ -228,7 +228,7 @@ def test_provider_default_tags() -> None:
     )
     prod = ProductionPolicy()
     # The PR did not touch this code: the base checkout is the same tree. (PR-only code can
-    # make a destroy production, never clear it; see test_source_failclosed.py.)
+    # make a destroy production, never clear it; see tests/source/test_failclosed.py.)
     f = facts_for(plan, root, root, production=prod)
     assert f["aws_sns_topic.alerts"].tags == {
         "tags": {"Name": "alerts"},
