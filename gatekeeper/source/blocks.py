@@ -315,7 +315,7 @@ def _add(mod: ModuleDef, f: SrcFile, b: BlockRef) -> None:
     elif f.override:
         # Overrides of other blocks are not merged; those that can change tags (a module
         # call's arguments or source, locals, variable defaults, default_tags) are kept to
-        # leave the tags they may change unresolved (SourceMapper._override_reasons).
+        # leave the tags they may change unresolved (TagReader.override_reasons, tags.py).
         if t in ("module", "locals", "variable", "provider"):
             mod.other_overrides.append(b)
         return

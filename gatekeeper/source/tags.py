@@ -104,7 +104,7 @@ class TagReader:
         if any(self._is_prod(k, v) for m in tags.values() for k, v in m.items()):
             return []
         if base is None:
-            # No --base-source: the PR's tags are used, with a note (see _tags).
+            # No --base-source: the PR's tags are used, with a note (see read).
             return []
         if base.inst.mod is None:
             why = f"in the base code, {base.inst.missing}"

@@ -28,13 +28,15 @@ def _defaults(props: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple
 DEFAULTS = _defaults(config_schema()["properties"])
 
 
-def _doc(key: str, value: Any) -> dict[str, Any]:
+def _doc(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """A policy document setting each dotted key to its value."""
     doc: dict[str, Any] = {}
-    *sections, last = key.split(".")
-    cur = doc
-    for s in sections:
-        cur = cur.setdefault(s, {})
-    cur[last] = value
+    for key, value in pairs:
+        *sections, last = key.split(".")
+        cur = doc
+        for s in sections:
+            cur = cur.setdefault(s, {})
+        cur[last] = value
     return doc
 
 
@@ -46,18 +48,12 @@ def test_the_schema_declares_the_defaults_this_test_walks() -> None:
 
 @pytest.mark.parametrize(("key", "default"), DEFAULTS, ids=[k for k, _ in DEFAULTS])
 def test_a_key_set_to_its_schema_default_gives_the_built_in_policy(key: str, default: Any) -> None:
-    policy = parse_policy(json.dumps(_doc(key, default)), source="d.yml")
+    policy = parse_policy(json.dumps(_doc((key, default))), source="d.yml")
     assert policy == Policy(source="d.yml"), f"{key}: schema default {default!r}"
 
 
 def test_every_schema_default_at_once_gives_the_built_in_policy() -> None:
-    doc: dict[str, Any] = {}
-    for key, default in DEFAULTS:
-        *sections, last = key.split(".")
-        cur = doc
-        for s in sections:
-            cur = cur.setdefault(s, {})
-        cur[last] = default
+    doc = _doc(*DEFAULTS)
     assert parse_policy(json.dumps(doc), source="d.yml") == Policy(source="d.yml")
 
 
