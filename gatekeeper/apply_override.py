@@ -40,7 +40,7 @@ from gatekeeper.overrides import (
     format_time,
     signed_tail_lines,
 )
-from gatekeeper.policy import OverridePolicy
+from gatekeeper.policy.model import OverridePolicy
 
 APPLY_INFO_STRING = "gatekeeper-apply-override"
 APPLY_HEADER = "gatekeeper-apply-override v1"

@@ -16,7 +16,7 @@ import msgspec
 
 from gatekeeper import globs
 from gatekeeper.plan import Action, Plan, ResourceChange, canonical_json
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.redact import (
     HIDDEN_KEY_PREFIX,
     change_secrets,
@@ -25,7 +25,7 @@ from gatekeeper.redact import (
     redact_plan,
     redacted_sides,
 )
-from gatekeeper.sourcefacts import SourceFacts
+from gatekeeper.source.model import SourceFacts
 
 SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
 

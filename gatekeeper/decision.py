@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, EXIT_INPUT
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 
 if TYPE_CHECKING:
     from gatekeeper.pr.approvals import ApprovalResult, NotCounted

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from gatekeeper.allowed_signers import AllowedSigners
 from gatekeeper.classify import Analysis
-from gatekeeper.policy import NAMESPACE_PREFIX, OverridePolicy
+from gatekeeper.policy.model import NAMESPACE_PREFIX, OverridePolicy
 from gatekeeper.sshsig import (
     ARMOR_BEGIN,
     RejectCode,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.policy import GITHUB_ACTIONS_APP_ID
+from gatekeeper.policy.model import GITHUB_ACTIONS_APP_ID
 from gatekeeper.pr.facts import dig
 
 

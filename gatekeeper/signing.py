@@ -25,7 +25,7 @@ from gatekeeper.overrides import (
     render_message,
     sort_changes,
 )
-from gatekeeper.policy import DEFAULT_MAX_LIFETIME, HARD_MAX_LIFETIME
+from gatekeeper.policy.model import DEFAULT_MAX_LIFETIME, HARD_MAX_LIFETIME
 from gatekeeper.sshsig import (
     SignatureRejected,
     VerifiedSignature,

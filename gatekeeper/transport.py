@@ -58,7 +58,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from gatekeeper import __version__, defaults, globs
+from gatekeeper import __version__, globs
 from gatekeeper.classify import Analysis, analyze, before_sha256
 from gatekeeper.errors import GatekeeperError, PlanError
 from gatekeeper.plan import (
@@ -70,7 +70,8 @@ from gatekeeper.plan import (
     canonical_json,
     map_actions,
 )
-from gatekeeper.policy import Policy
+from gatekeeper.policy import defaults
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import dig
 from gatekeeper.redact import redact_change
 

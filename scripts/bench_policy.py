@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gatekeeper import globs
-from gatekeeper.policy import load_policy_file
+from gatekeeper.adapters.policy_file import load_policy_file
 
 
 def main() -> int:

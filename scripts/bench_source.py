@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the source map (gatekeeper/source.py) on a generated 1 MB root module.
+"""Benchmark the source map (gatekeeper/source/) on a generated 1 MB root module.
 
 Generates a root module of about 1 MB of .tf across 200 files (resources with tags built from
 locals and merge(), variables, moved blocks, a few local modules called with for_each and
@@ -224,12 +224,13 @@ _MAPPER = """
 import json, sys, time
 t0 = time.perf_counter()
 from gatekeeper.plan import parse_plan
-from gatekeeper.policy import ProductionPolicy
-from gatekeeper.source import build_source_map
+from gatekeeper.policy.model import ProductionPolicy
+from gatekeeper.source.mapper import build_source_map
 plan = parse_plan(open(sys.argv[1], "rb").read(), label="p", path=sys.argv[1])
 t1 = time.perf_counter()
 prod = ProductionPolicy()
-m = build_source_map([plan], {"p": sys.argv[2]}, production=prod, repo_root=sys.argv[2])
+m = build_source_map([plan], {"p": sys.argv[2]}, production=prod, repo_root=sys.argv[2],
+                     cwd=sys.argv[2])
 t2 = time.perf_counter()
 located = sum(1 for f in m.values() if f.location is not None)
 tagged = sum(1 for f in m.values() if f.tags)

@@ -6,7 +6,7 @@
 
 The schema is the single source of truth: every key, type, default, bound and description in
 the reference comes from it. The shipped default lists (agent logins, stateful resource types,
-...) are appended from `gatekeeper.defaults`, the module the policy loader itself uses.
+...) are appended from `gatekeeper.policy.defaults`, the module the policy model itself uses.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "gatekeeper" / "schemas" / "config.schema.json"
 OUTPUT = ROOT / "docs" / "config-reference.md"
 
-# (constant in gatekeeper.defaults, the key it is the default of)
+# (constant in gatekeeper.policy.defaults, the key it is the default of)
 SHIPPED_LISTS = (
     ("TAG_ATTRIBUTES", "production.tag_attributes"),
     ("TAG_KEYS", "production.tag_keys"),
@@ -162,13 +162,14 @@ class Reference:
 
     def shipped(self) -> list[str]:
         sys.path.insert(0, str(ROOT))
-        from gatekeeper import defaults
+        from gatekeeper.policy import defaults
 
         lines = [
             "",
             "## Shipped defaults",
             "",
-            "The lists a key falls back to when it is omitted (from `gatekeeper/defaults.py`).",
+            "The lists a key falls back to when it is omitted "
+            "(from `gatekeeper/policy/defaults.py`).",
         ]
         for const, key in SHIPPED_LISTS:
             values = getattr(defaults, const, None)

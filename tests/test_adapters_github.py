@@ -19,7 +19,7 @@ from gatekeeper.adapters.github import (
     rate_limit_wait,
 )
 from gatekeeper.errors import ApiError
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy
+from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy
 from gatekeeper.pr.approvals import evaluate
 from gatekeeper.pr.authorship import assess
 from tests.ghserver import GHServer

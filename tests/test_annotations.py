@@ -11,10 +11,10 @@ import pytest
 
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.plan import parse_plan
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render.annotations import command, escape_data, escape_property, render_annotations
-from gatekeeper.source import build_source_map
-from gatekeeper.sourcefacts import Location, SourceFacts
+from gatekeeper.source.mapper import build_source_map
+from gatekeeper.source.model import Location, SourceFacts
 from tests.helpers import ROOT, TERRAFORM, log_summary
 
 TRIGGERS = ProductionPolicy(tag_attributes=("tags", "triggers"))
@@ -53,7 +53,9 @@ def _analysis(data: bytes, source: dict[str, SourceFacts], prod: ProductionPolic
 def test_gated_changes_are_errors_pointing_at_the_code() -> None:
     s = TERRAFORM / "count_shrink"
     plan = parse_plan((s / "plan.jsonl").read_bytes(), label="prod", path="plan.jsonl")
-    facts = build_source_map([plan], {"prod": str(s / "head")}, production=TRIGGERS)
+    facts = build_source_map(
+        [plan], {"prod": str(s / "head")}, production=TRIGGERS, cwd=os.getcwd()
+    )
     a = analyze([plan], Policy(production=TRIGGERS), facts)
     lines = render_annotations(a)
     assert len(lines) == 2
@@ -76,7 +78,9 @@ def test_gated_changes_are_errors_pointing_at_the_code() -> None:
 def test_untrusted_keys_cannot_start_commands_or_lines() -> None:
     s = TERRAFORM / "for_each_awkward_keys"
     plan = parse_plan((s / "plan.jsonl").read_bytes(), label="prod", path="plan.jsonl")
-    facts = build_source_map([plan], {"prod": str(s / "head")}, production=TRIGGERS)
+    facts = build_source_map(
+        [plan], {"prod": str(s / "head")}, production=TRIGGERS, cwd=os.getcwd()
+    )
     lines = render_annotations(analyze([plan], Policy(production=TRIGGERS), facts))
     assert len(lines) == 10
     for line in lines:

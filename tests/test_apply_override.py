@@ -29,7 +29,7 @@ from gatekeeper.overrides import (
     evaluate_overrides,
     render_message,
 )
-from gatekeeper.policy import OverridePolicy
+from gatekeeper.policy.model import OverridePolicy
 from gatekeeper.signing import format_comment, sign_with_ssh_keygen
 from tests.test_sign_command import keygen, pub
 

@@ -327,7 +327,7 @@ def test_a_for_each_key_with_a_template_sequence_is_found_in_the_code(
 
 
 def test_template_keys_of_a_terraform_before_1_3_are_go_quoted() -> None:
-    from gatekeeper.source_address import hcl_quoted_keys, parse_address
+    from gatekeeper.source.address import hcl_quoted_keys, parse_address
 
     assert parse_address('a.b["$${x}"]', hcl_keys=True).key == "${x}"
     assert parse_address('a.b["%%{x}"]', hcl_keys=True).key == "%{x}"

@@ -16,7 +16,8 @@ from gatekeeper.decision import (
     explain_gate,
 )
 from gatekeeper.plan import parse_plan
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.approvals import evaluate
 from gatekeeper.pr.authorship import assess
 from gatekeeper.pr.facts import ChangedFile, PullRequestFacts

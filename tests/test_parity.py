@@ -29,7 +29,7 @@ from gatekeeper.classify import analyze
 from gatekeeper.decision import decide_offline
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.plan import Plan, canonical_json, parse_plan
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render.json_report import build_report, dumps
 from gatekeeper.render.markdown import render_check_output, render_comment, render_markdown
 from gatekeeper.render.view import Person, PrView

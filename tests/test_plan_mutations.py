@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from gatekeeper.classify import analyze
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.plan import parse_plan
-from gatekeeper.policy import parse_policy
+from gatekeeper.policy.load import parse_policy
 from tests.helpers import FIXTURES, fixture_plan
 
 TRIGGERS = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="p.yml")

@@ -60,7 +60,7 @@ def _all_outputs(change) -> str:  # type: ignore[no-untyped-def]
     from gatekeeper.classify import analyze
     from gatekeeper.decision import decide_offline
     from gatekeeper.plan import Plan, canonical_json
-    from gatekeeper.policy import Policy, ProductionPolicy
+    from gatekeeper.policy.model import Policy, ProductionPolicy
     from gatekeeper.render.diff import render_change
     from gatekeeper.render.json_report import build_report, dumps
     from gatekeeper.render.markdown import render_markdown

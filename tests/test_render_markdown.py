@@ -32,7 +32,7 @@ from markdown_it import MarkdownIt
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision, decide_offline
 from gatekeeper.plan import Plan, parse_plan
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render import md
 from gatekeeper.render.markdown import (
     CHECK_LIMIT,
@@ -51,7 +51,7 @@ from gatekeeper.render.markdown import (
     sticky_marker,
 )
 from gatekeeper.render.view import Person, PrView
-from gatekeeper.sourcefacts import Location, SourceFacts
+from gatekeeper.source.model import Location, SourceFacts
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -163,7 +163,7 @@ def several_plans() -> Scenario:
         ("edge", "null_resource.load_balancer"): _facts(
             cbd, "edge/main.tf", "null_resource", "load_balancer", create_before_destroy=True
         ),
-        # As source.py reports a block with `lifecycle { prevent_destroy = true }` (a plan
+        # As the source mapper reports a block with `lifecycle { prevent_destroy = true }` (a plan
         # Terraform would refuse to apply): the line numbers are made up for this scenario.
         ("shared", "aws_cloudwatch_event_rule.Metricos_custom_alert_schedule_frequent[0]"): (
             SourceFacts(

@@ -35,7 +35,8 @@ from gatekeeper.overrides import (
 from gatekeeper.overrides import (
     evaluate_overrides as gate_evaluate,
 )
-from gatekeeper.policy import OverridePolicy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import OverridePolicy
 from tests.ghserver import GHServer
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")

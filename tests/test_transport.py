@@ -13,7 +13,8 @@ import pytest
 from gatekeeper import transport
 from gatekeeper.classify import analyze
 from gatekeeper.plan import Plan, canonical_json, parse_plan
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.transport import (
     BUNDLE_FILE,
     BundleError,
@@ -271,7 +272,7 @@ def test_bundle_of_a_deeply_nested_plan_round_trips() -> None:
     from gatekeeper.classify import analyze as analyze_plans
     from gatekeeper.plan import canonical_json as cj
     from gatekeeper.plan import parse_plan as parse
-    from gatekeeper.policy import Policy as Pol
+    from gatekeeper.policy.model import Policy as Pol
     from gatekeeper.transport import build_bundle, load_bundle
     from tests.helpers import rc as entry
     from tests.helpers import show_json as doc
@@ -430,7 +431,7 @@ def test_replace_order_must_match_actions() -> None:
 
 
 def test_untrusted_plan_paths_follow_the_default_gate_paths() -> None:
-    from gatekeeper import defaults
+    from gatekeeper.policy import defaults
 
     assert transport.UNTRUSTED_PLAN_PATHS == (".github/workflows/", ".github/actions/")
     for prefix in transport.UNTRUSTED_PLAN_PATHS:

@@ -10,7 +10,7 @@ from gatekeeper.adapters.files import parse_plan_arg, read_plans
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK
 from gatekeeper.gate.record import DecisionRecord, build_record, digest_of, gated_items
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.verify import compare_with_record, nothing_gated
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"

@@ -272,7 +272,7 @@ def test_a_record_from_another_app_or_workflow_is_ignored(
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
     from gatekeeper.classify import analyze
     from gatekeeper.gate.record import Approver, build_record, serialise
-    from gatekeeper.policy import parse_policy
+    from gatekeeper.policy.load import parse_policy
 
     st = gh_server.state
     gate_app = scene(st)
@@ -459,7 +459,7 @@ def _signed_comment(key: Path, sha: str, plans: list[Path], namespace: str) -> s
 
     from gatekeeper.adapters.files import parse_plan_arg, read_plans
     from gatekeeper.classify import analyze
-    from gatekeeper.policy import parse_policy
+    from gatekeeper.policy.load import parse_policy
 
     pol = parse_policy(policy(1), source="t")
     analysis = analyze(read_plans([parse_plan_arg(str(p)) for p in plans]), pol)

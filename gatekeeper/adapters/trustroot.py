@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from gatekeeper import defaults
 from gatekeeper.adapters.github import GitHubClient
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy import defaults
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Mode, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def read_trust_root(
     else:
         policy = parse_policy(data, source=where, path=policy_path)
     if mode == "enforce" and policy.mode != "enforce":
-        policy = replace(policy, mode="enforce")
+        policy = replace(policy, mode=Mode.ENFORCE)
     return TrustRoot(repo, branch, sha, policy)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gatekeeper.adapters.files import (
@@ -12,10 +13,11 @@ from gatekeeper.adapters.files import (
     write_outputs,
     write_stdout,
 )
+from gatekeeper.adapters.policy_file import load_policy_file
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import Decision, decide_offline
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.policy import Policy, load_policy_file
+from gatekeeper.policy.model import Policy
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +62,7 @@ def add_plan_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
         help="a plan: `terraform show -json` output or the `terraform plan -json` log; "
         f"repeatable{note}",
     )
-    from gatekeeper.source_cli import add_source_options
+    from gatekeeper.source.cli import add_source_options
 
     add_source_options(p)
 
@@ -77,9 +79,9 @@ def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
     plans = read_plans(plan_args(args))
     source = None
     if getattr(args, "source", None) or getattr(args, "base_source", None):
-        from gatekeeper.source_cli import source_map_from_args
+        from gatekeeper.source.cli import source_map_from_args
 
-        source = source_map_from_args(plans, args, policy.production)
+        source = source_map_from_args(plans, args, policy.production, cwd=os.getcwd())
     return analyze(plans, policy, source)
 
 

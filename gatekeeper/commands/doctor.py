@@ -14,11 +14,11 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper import defaults
 from gatekeeper import setupcheck as sc
 from gatekeeper.adapters.github import GitHubClient, NotFound
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
 from gatekeeper.errors import EXIT_INPUT, ApiError, ConfigError, EventError, GatekeeperError
+from gatekeeper.policy import defaults
 from gatekeeper.render.escape import terminal
 
 DEFAULT_ENVIRONMENT = "gatekeeper"

@@ -46,7 +46,7 @@ from gatekeeper.gate.pipeline import (
     reported,
 )
 from gatekeeper.gate.sections import HeadPull
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import PullRequestFacts
 from gatekeeper.render import md
 

@@ -7,6 +7,7 @@ Wiring only: gate.pipeline.prepare says which of these a PR needs.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field, replace
 
 from gatekeeper.adapters.github import GitHubClient
@@ -15,7 +16,7 @@ from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands.gate_options import Options
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate.sections import AnalysisSource, PlanArtifactSource, PlanFilesSource
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import Actor, PullRequestFacts
 from gatekeeper.transport import BundleError, Fetched, fetch_analysis
 
@@ -79,14 +80,14 @@ def plan_analysis(
             return None, why, source
         smap = None
         if opts.source or opts.base_source:
-            from gatekeeper.source_cli import source_map_from_args
+            from gatekeeper.source.cli import source_map_from_args
 
             ns = argparse.Namespace(
                 source=list(opts.source),
                 base_source=list(opts.base_source),
                 repo_root=opts.repo_root,
             )
-            smap = source_map_from_args(plans, ns, policy.production)
+            smap = source_map_from_args(plans, ns, policy.production, cwd=os.getcwd())
         return analyze(plans, policy, smap), None, source
     try:
         fetched = fetch_analysis(

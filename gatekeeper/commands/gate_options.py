@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper import defaults
 from gatekeeper.adapters import actions
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import EventError, PlanError
-from gatekeeper.policy import Policy
+from gatekeeper.policy import defaults
+from gatekeeper.policy.model import Policy
 from gatekeeper.transport import BUNDLE_FILE as DEFAULT_BUNDLE_NAME
 from gatekeeper.transport import (
     DEFAULT_ARTIFACT,
@@ -90,7 +90,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="total time to wait on a failing GitHub API before blocking (default 180)",
     )
-    from gatekeeper.source_cli import add_source_options
+    from gatekeeper.source.cli import add_source_options
 
     add_source_options(p)
 

@@ -17,7 +17,7 @@ from gatekeeper.adapters import actions
 from gatekeeper.decision import ALLOW, ERROR, Decision
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate.pipeline import Result, empty_analysis
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.render import md
 from gatekeeper.render.escape import log_line
 from gatekeeper.render.view import PrView

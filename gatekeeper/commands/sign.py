@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from gatekeeper import defaults
 from gatekeeper.adapters import sign_github as gh
 from gatekeeper.adapters.files import read_plans
 from gatekeeper.adapters.github import GitHubClient
@@ -44,7 +43,8 @@ from gatekeeper.overrides import (
     render_message,
 )
 from gatekeeper.plan import Plan
-from gatekeeper.policy import (
+from gatekeeper.policy import defaults
+from gatekeeper.policy.model import (
     DEFAULT_MAX_LIFETIME,
     HARD_MAX_LIFETIME,
     OverridePolicy,
@@ -297,9 +297,11 @@ class PlanInput:
         if not self.bundles:
             smap = None
             if self.source_args is not None:
-                from gatekeeper.source_cli import source_map_from_args
+                from gatekeeper.source.cli import source_map_from_args
 
-                smap = source_map_from_args(list(self.plans), self.source_args, policy.production)
+                smap = source_map_from_args(
+                    list(self.plans), self.source_args, policy.production, cwd=os.getcwd()
+                )
             return analyze(self.plans, policy, smap)
         from gatekeeper.transport import BundleError, analyze_bundle, combine_bundles, verify_bundle
 

@@ -25,13 +25,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from gatekeeper import defaults
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import GitHubClient, RetryPolicy
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, ApiError, ConfigError, EventError
 from gatekeeper.gate.record import DecisionRecord, RecordError, find_records, parse
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy import defaults
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.verify import Verdict, compare_with_record, nothing_gated, refuse_forgeable
 
 CHECK_NAME = "gatekeeper"
@@ -190,9 +191,9 @@ class Verifier:
         self.policy = policy
         smap = None
         if getattr(self.args, "source", None) or getattr(self.args, "base_source", None):
-            from gatekeeper.source_cli import source_map_from_args
+            from gatekeeper.source.cli import source_map_from_args
 
-            smap = source_map_from_args(plans, self.args, policy.production)
+            smap = source_map_from_args(plans, self.args, policy.production, cwd=os.getcwd())
         analysis = analyze(plans, policy, smap)
         self.analysis = analysis
         done = nothing_gated(analysis)

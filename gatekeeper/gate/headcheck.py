@@ -18,7 +18,7 @@ from typing import Any
 
 from gatekeeper import globs
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
-from gatekeeper.policy import IdentityPolicy
+from gatekeeper.policy.model import IdentityPolicy
 from gatekeeper.pr.facts import dig
 
 # What the gate writes as a check run's external_id (commands/gate_report.py `external_id`).

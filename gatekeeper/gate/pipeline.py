@@ -41,7 +41,7 @@ from gatekeeper.gate.signed_overrides import (
     override_lines,
 )
 from gatekeeper.plan import canonical_json
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr import approvals as approvals_mod
 from gatekeeper.pr.approvals import ApprovalResult
 from gatekeeper.pr.authorship import Authorship, assess

@@ -15,7 +15,7 @@ from gatekeeper import overrides as ov
 from gatekeeper.allowed_signers import parse_allowed_signers
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import PullRequestFacts
 
 OverrideEvaluation = ov.OverrideEvaluation

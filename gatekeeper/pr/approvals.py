@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gatekeeper import globs
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy
+from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy
 from gatekeeper.pr.authorship import Authorship, agent_kind, short_sha
 from gatekeeper.pr.facts import TRUSTED_ASSOCIATIONS, Actor, PullRequestFacts, ReviewFacts
 

@@ -23,7 +23,7 @@ import enum
 from dataclasses import dataclass, field
 
 from gatekeeper import globs
-from gatekeeper.policy import AgentPolicy
+from gatekeeper.policy.model import AgentPolicy
 from gatekeeper.pr.facts import Actor, PullRequestFacts, noreply_identity
 from gatekeeper.pr.trailers import CoAuthor, co_authors
 

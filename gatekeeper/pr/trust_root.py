@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gatekeeper import globs
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import ChangedFile
 
 

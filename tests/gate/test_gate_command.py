@@ -712,7 +712,7 @@ def signed_override(tmp_path: Path, pr: Pull, **fields: Any) -> tuple[str, str]:
     from gatekeeper.classify import analyze
     from gatekeeper.overrides import OverrideMessage, render_message, sort_changes
     from gatekeeper.plan import parse_plan
-    from gatekeeper.policy import parse_policy
+    from gatekeeper.policy.load import parse_policy
     from gatekeeper.signing import format_comment
 
     key = tmp_path / "alice_key"

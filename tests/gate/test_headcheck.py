@@ -6,7 +6,7 @@ from typing import Any
 
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
 from gatekeeper.gate.headcheck import find_tampering, is_protected, strictest, tampered
-from gatekeeper.policy import IdentityPolicy
+from gatekeeper.policy.model import IdentityPolicy
 
 HEAD = "a" * 40
 GATE_EXT = f"gatekeeper:4242:1:7:{HEAD[:12]}"

@@ -25,7 +25,7 @@ from gatekeeper.gate.pipeline import (
 )
 from gatekeeper.gate.sections import HeadPull, PlanFilesSource
 from gatekeeper.gate.signed_overrides import OverridesUnavailable, override_lines
-from gatekeeper.policy import Policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.authorship import EvidenceKind
 from gatekeeper.pr.facts import Actor, PullRequestFacts
 from tests.support.builders import (

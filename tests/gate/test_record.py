@@ -29,7 +29,7 @@ from gatekeeper.gate.record import (
     serialise,
     to_json,
 )
-from gatekeeper.policy import Policy, ProductionPolicy
+from gatekeeper.policy.model import Policy, ProductionPolicy
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 ALL = Policy(production=ProductionPolicy(addresses=("*",)))

@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.policy import AgentPolicy, ApprovalPolicy, ApprovalRule, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy, ApprovalRule
 from gatekeeper.pr.approvals import (
     ApprovalResult,
     evaluate,

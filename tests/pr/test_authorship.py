@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from gatekeeper.policy import AgentPolicy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import AgentPolicy
 from gatekeeper.pr.authorship import assess
 from gatekeeper.pr.facts import Actor
 from tests.support.builders import (

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import ChangedFile
 from gatekeeper.pr.trust_root import trust_root_changes
 

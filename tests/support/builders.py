@@ -9,7 +9,8 @@ from typing import Any
 
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.plan import parse_plan
-from gatekeeper.policy import Policy, parse_policy
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import (
     Actor,
     ChangedFile,

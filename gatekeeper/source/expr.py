@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
-from gatekeeper.hcl_scan import ScanError, _skip_code, unescape
+from gatekeeper.source.scan import ScanError, skip_code, unescape
 
 # ---------------------------------------------------------------- the model
 
@@ -460,7 +460,7 @@ def json_template(s: str) -> Expr:
         if tok == "%{":
             return Other("template directive", _short(s))
         try:
-            close = _skip_code(s, m.end(), len(s), stop_at_newline=False)
+            close = skip_code(s, m.end(), len(s), stop_at_newline=False)
         except ScanError:
             return Other("template", _short(s))
         if close >= len(s) or s[close] != "}":
@@ -505,7 +505,7 @@ def hide_sensitive(text: str) -> str:
             return "".join(out)
         out.append(text[pos : m.start()] + HIDDEN)
         try:
-            close = _skip_code(text, m.end(), len(text), stop_at_newline=False)
+            close = skip_code(text, m.end(), len(text), stop_at_newline=False)
         except ScanError:
             return "".join(out)
         if close >= len(text) or text[close] != ")":

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import defaults
+from gatekeeper.adapters.policy_file import load_policy_file
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy import Policy, load_policy_file, parse_policy
+from gatekeeper.policy import defaults
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 
 
 def test_defaults() -> None:
@@ -90,7 +92,7 @@ def test_an_empty_or_null_policy_is_refused_with_the_hint_to_delete_it(doc: byte
 def test_override_lifetime_grammar_is_the_one_sign_uses() -> None:
     from datetime import timedelta
 
-    from gatekeeper.policy import parse_duration
+    from gatekeeper.policy.model import parse_duration
 
     p = parse_policy(b"overrides:\n  max_lifetime: 1h30m\n", source="g.yml")
     assert p.overrides.max_lifetime == timedelta(minutes=90)
@@ -135,7 +137,7 @@ def _string_lists(schema: object, path: str = "") -> list[str]:
 def test_every_string_list_in_the_schema_is_defs_strings() -> None:
     """The validator's shortcut for long lists (policy._shorten_string_lists) is sound only
     while every list of strings is `$defs/strings`: non-empty, unique strings."""
-    from gatekeeper.policy import config_schema
+    from gatekeeper.policy.load import config_schema
 
     schema = config_schema()
     assert _string_lists(schema) == ["/$defs/strings"]
@@ -242,3 +244,20 @@ def test_a_yaml_boolean_where_a_string_belongs_says_to_quote_it(word: str) -> No
 def test_every_schema_error_names_line_and_column() -> None:
     err = refused(b"approvals:\n  agent_authored: 99\n")
     assert err.message.startswith("g.yml:2:19: at approvals/agent_authored")
+
+
+def test_the_policy_model_and_loader_import_neither_jsonschema_nor_yaml() -> None:
+    """`gatekeeper check` without --config builds the built-in Policy(): startup stays cheap
+    (issue 17); the validator and the YAML parser load only when a document is read."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import gatekeeper.policy.load, gatekeeper.policy.model\n"
+        "gatekeeper.policy.model.Policy()\n"
+        "lazy = ('jsonschema', 'yaml', 'importlib.resources')\n"
+        "print(sorted(m for m in lazy if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]", r.stderr

@@ -1,21 +1,20 @@
 """Command-line options for the source map (`--source`, `--base-source`, `--repo-root`).
 
-Kept apart from `gatekeeper.source` so that `gatekeeper check` without --source imports
+Kept apart from `gatekeeper.source.mapper` so that `gatekeeper check` without --source imports
 neither the source mapper nor python-hcl2 (startup time).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING
 
 from gatekeeper.errors import SourceError
 
 if TYPE_CHECKING:
     from gatekeeper.plan import Plan
-    from gatekeeper.policy import ProductionPolicy
-    from gatekeeper.sourcefacts import SourceFacts
+    from gatekeeper.policy.model import ProductionPolicy
+    from gatekeeper.source.model import SourceFacts
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -45,13 +44,15 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
 
 
 def _dir_args(values: list[str], labels: list[str], option: str) -> dict[str, str]:
+    from gatekeeper.source.tree import is_directory  # only with --source: startup time
+
     out: dict[str, str] = {}
     for text in values:
         label: str | None = None
         path = text
-        if "=" in text and not os.path.isdir(text):
+        if "=" in text and not is_directory(text):
             label, _, path = text.partition("=")
-        if not os.path.isdir(path):
+        if not is_directory(path):
             raise SourceError(
                 f"{option} {text}: not a directory", "give the plan's root module directory"
             )
@@ -69,14 +70,15 @@ def _dir_args(values: list[str], labels: list[str], option: str) -> dict[str, st
 
 
 def source_map_from_args(
-    plans: list[Plan], args: argparse.Namespace, production: ProductionPolicy
+    plans: list[Plan], args: argparse.Namespace, production: ProductionPolicy, *, cwd: str
 ) -> dict[tuple[str, str], SourceFacts] | None:
-    """The source map for `gatekeeper check`, or None without --source/--base-source."""
+    """The source map for `gatekeeper check`, or None without --source/--base-source.
+    `cwd`: the current directory, the repository root when no git checkout holds the code."""
     heads = getattr(args, "source", None) or []
     bases = getattr(args, "base_source", None) or []
     if not heads and not bases:
         return None
-    from gatekeeper.source import build_source_map
+    from gatekeeper.source.mapper import build_source_map
 
     labels = [p.label for p in plans]
     return build_source_map(
@@ -85,4 +87,5 @@ def source_map_from_args(
         _dir_args(bases, labels, "--base-source"),
         production=production,
         repo_root=getattr(args, "repo_root", None),
+        cwd=cwd,
     )

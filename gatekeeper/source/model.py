@@ -1,10 +1,20 @@
 """What the Terraform source says about one resource change: where it is declared, tags that
-resolve statically, lifecycle settings. Produced by `source.py`, consumed by the classifier
-and the renderers. Pure data."""
+resolve statically, lifecycle settings. Produced by `mapper.py`, consumed by the classifier
+and the renderers. Pure data (named `model`, not `facts`: `pr/facts` are the pull request's)."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+
+
+class LocationKind(enum.StrEnum):
+    """What a Location points at (its value is what reports print)."""
+
+    RESOURCE = "resource"  # the resource block
+    MODULE_CALL = "module_call"  # the call of a module whose code is not read
+    REMOVED_BLOCK = "removed_block"  # the block in the base code (gone from the PR's)
+    FILE = "file"  # a moved/removed block, or a file that does not parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +22,7 @@ class Location:
     file: str  # relative to the repository root (or the --source dir when unknown)
     line: int
     end_line: int
-    kind: str  # "resource" | "module_call" | "removed_block" | "file"
+    kind: LocationKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import source
 from gatekeeper.cli import main
-from gatekeeper.hcl_expr import ExprError, parse_attribute
-from gatekeeper.policy import ProductionPolicy
-from gatekeeper.sourcefacts import SourceFacts
-from tests.test_source import analysis, facts_for, log_plan
+from gatekeeper.policy.model import ProductionPolicy
+from gatekeeper.source import evaluate, mapper, tree
+from gatekeeper.source.expr import ExprError, parse_attribute
+from gatekeeper.source.model import SourceFacts
+from tests.support.source_trees import analysis, facts_for, log_plan
 
 PROD = ProductionPolicy()
 PR_ONLY = "tags of the destroyed object come from the PR's code, not the base"
@@ -245,7 +245,7 @@ def test_recursion_anywhere_in_the_mapper_is_unresolved(
     def boom(*_: object) -> None:
         raise RecursionError
 
-    monkeypatch.setattr(source.SourceMapper, "_moved_removed", boom)
+    monkeypatch.setattr(mapper.SourceMapper, "_moved_removed", boom)
     f = facts_for(log_plan(("aws_instance.a", "delete")), head, production=PROD)
     assert "nested too deeply" in f["aws_instance.a"].unresolved[0]
 
@@ -280,7 +280,7 @@ def test_symlinks_out_of_the_repository_are_not_followed(tmp_path: Path) -> None
 def test_without_a_repository_root_code_is_read_under_the_source_dir_only(
     tmp_path: Path,
 ) -> None:
-    if source._git_root(str(tmp_path)) is not None:
+    if tree.git_root(str(tmp_path)) is not None:
         pytest.skip("tmp_path is inside a git checkout")
     write(tmp_path, {"mods/x/main.tf": DEV_RESOURCE})
     head = write(tmp_path / "src", {"main.tf": 'module "x" {\n  source = "../mods/x"\n}\n'})
@@ -295,7 +295,7 @@ def test_without_a_repository_root_code_is_read_under_the_source_dir_only(
 def test_a_file_over_the_size_cap_is_a_problem_and_stays_gated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(source, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(tree, "MAX_FILE_BYTES", 1024)
     head = repo(tmp_path, {"main.tf": DEV_RESOURCE + "#" * 2000 + "\n"})
     f = facts_for(log_plan(("aws_instance.a", "delete")), head, production=PROD)
     assert "main.tf:1: larger than" in f["aws_instance.a"].unresolved[0]
@@ -328,7 +328,7 @@ def test_the_evaluator_turns_recursion_into_unknown(
     def boom(*_: object) -> None:
         raise RecursionError
 
-    monkeypatch.setattr(source.Evaluator, "eval", boom)
+    monkeypatch.setattr(evaluate.Evaluator, "eval", boom)
     f = facts_for(log_plan(("aws_instance.a", "delete")), head, production=PROD)
     assert "tags (main.tf:2) is nested too deeply to evaluate" in f["aws_instance.a"].unresolved[0]
 

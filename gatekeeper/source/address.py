@@ -32,6 +32,7 @@ class Address:
 
     @property
     def module_path(self) -> str:
+        """The module part of the address (`module.a["k"].module.b`), "" in the root."""
         return ".".join(f"module.{n}{format_key(k)}" for n, k in self.modules)
 
     def __str__(self) -> str:
@@ -41,6 +42,7 @@ class Address:
 
 
 def format_key(key: Key) -> str:
+    """An instance key as an address writes it: "", `[0]` or `["k"]`."""
     if key is None:
         return ""
     if isinstance(key, int):
@@ -49,6 +51,7 @@ def format_key(key: Key) -> str:
 
 
 def go_quote(s: str) -> str:
+    """`s` quoted as Terraform (Go's strconv.Quote) writes an address's string key."""
     out = ['"']
     for ch in s:
         if ch == '"':

@@ -1,189 +1,48 @@
-"""Policy model: defaults, the YAML config file, JSON Schema validation."""
+"""Reading a policy document: YAML (with what YAML would silently accept refused), JSON Schema
+validation with errors that name file:line:column, and the Policy it describes.
+
+Defaults are not written here: only the keys a document sets are passed to the dataclasses
+of `model.py`, whose field defaults are the built-in policy. jsonschema and PyYAML are
+imported only when a document is actually read (`gatekeeper check` without --config needs
+neither).
+"""
 
 from __future__ import annotations
 
+import enum
 import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from gatekeeper import defaults
 from gatekeeper.errors import ConfigError
-
-NAMESPACE_PREFIX = "gatekeeper-override-v1@"
-DEFAULT_MAX_LIFETIME = timedelta(hours=2)
-HARD_MAX_LIFETIME = timedelta(hours=24)
-_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
-_DURATION = re.compile(r"(?:(\d{1,4})h)?(?:(\d{1,5})m)?")
-
-
-@dataclass(frozen=True, slots=True)
-class ProductionPolicy:
-    tag_attributes: tuple[str, ...] = defaults.TAG_ATTRIBUTES
-    tag_keys: tuple[str, ...] = defaults.TAG_KEYS
-    tag_values: tuple[str, ...] = defaults.TAG_VALUES
-    addresses: tuple[str, ...] = ()
-    plan_labels: tuple[str, ...] = ()
-    protected_types: tuple[str, ...] = defaults.PROTECTED_TYPES
-
-
-@dataclass(frozen=True, slots=True)
-class AgentPolicy:
-    logins: tuple[str, ...] = defaults.AGENT_LOGINS
-    trailers: tuple[str, ...] = defaults.AGENT_TRAILERS
-    branch_prefixes: tuple[str, ...] = defaults.AGENT_BRANCH_PREFIXES
-    labels: tuple[str, ...] = defaults.AGENT_LABELS
-    body_markers: tuple[str, ...] = defaults.AGENT_BODY_MARKERS
-    bots_are_agents: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRule:
-    plan_labels: tuple[str, ...]
-    agent_authored: int | None = None
-    human_authored: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalPolicy:
-    agent_authored: int = 2
-    human_authored: int = 1
-    rules: tuple[ApprovalRule, ...] = ()
-    stale: str = "head"  # "head" | "digest"
-    require_association: bool = True  # OWNER, MEMBER or COLLABORATOR (author_association)
-    require_write_permission: bool = False
-    required_teams: tuple[str, ...] = ()
-    changes_requested_blocks: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OverridePolicy:
-    """The policy's `overrides` section, exactly as the gate and `sign` both use it."""
-
-    enabled: bool = True
-    signatures_required: int = 1
-    namespace_domain: str | None = None
-    max_lifetime: timedelta = DEFAULT_MAX_LIFETIME
-    require_user_verification: bool = False
-    allowed_signers_path: str = defaults.ALLOWED_SIGNERS_PATH
-
-    def __post_init__(self) -> None:
-        if self.signatures_required < 1:
-            raise ConfigError(
-                f"overrides.signatures_required is {self.signatures_required}",
-                "use 1 or more; disable overrides with overrides.enabled: false",
-            )
-        if not timedelta(0) < self.max_lifetime <= HARD_MAX_LIFETIME:
-            raise ConfigError(
-                f"overrides.max_lifetime {self.max_lifetime} is not within (0, 24h]",
-                "an override is for an emergency: use at most 24h (default 2h)",
-            )
-        if self.namespace_domain is not None and not _DOMAIN.fullmatch(self.namespace_domain):
-            raise ConfigError(
-                f"overrides.namespace_domain {self.namespace_domain!r} is not a domain name",
-                "use your organisation's domain, e.g. acme.example",
-            )
-
-    @property
-    def namespace(self) -> str | None:
-        """The SSHSIG namespace overrides are signed in; None while no domain is set."""
-        return NAMESPACE_PREFIX + self.namespace_domain if self.namespace_domain else None
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """`90m`, `2h` or `1h30m` (the policy's max_lifetime and `sign --ttl`); None if not one."""
-    m = _DURATION.fullmatch(text.strip().lower())
-    if m is None or not (m.group(1) or m.group(2)):
-        return None
-    return timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
-
-
-@dataclass(frozen=True, slots=True)
-class CommentSettings:
-    enabled: bool = True
-    on_allow: bool = True
-
-
-GITHUB_ACTIONS_APP_ID = 15368  # the GitHub Actions app: what GITHUB_TOKEN posts as
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityPolicy:
-    """Who the gate is on GitHub. `app_id` None: the gate posts as GitHub Actions
-    (GITHUB_TOKEN), an identity every workflow in the repository shares."""
-
-    app_id: int | None = None
-
-    @property
-    def check_app_id(self) -> int:
-        """The app id a genuine gate check run carries."""
-        return GITHUB_ACTIONS_APP_ID if self.app_id is None else self.app_id
-
-    @property
-    def forgeable(self) -> bool:
-        """True when any workflow's GITHUB_TOKEN can post a check run as this identity."""
-        return self.app_id is None or self.app_id == GITHUB_ACTIONS_APP_ID
-
-
-@dataclass(frozen=True, slots=True)
-class ApplyPolicy:
-    """The policy's `apply` section: what `gatekeeper verify` accepts in the apply job."""
-
-    subset: bool = False  # a strict subset of the approved gated changes may be applied
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    mode: str = "enforce"  # "enforce" | "advisory"
-    production: ProductionPolicy = field(default_factory=ProductionPolicy)
-    forget_is_destructive: bool = False
-    agents: AgentPolicy = field(default_factory=AgentPolicy)
-    approvals: ApprovalPolicy = field(default_factory=ApprovalPolicy)
-    overrides: OverridePolicy = field(default_factory=OverridePolicy)
-    gate_paths: tuple[str, ...] = defaults.GATE_PATHS
-    comment: CommentSettings = field(default_factory=CommentSettings)
-    identity: IdentityPolicy = field(default_factory=IdentityPolicy)
-    # Base branches (globs) whose PRs decide the check on their head; () = the default branch.
-    protected_branches: tuple[str, ...] = ()
-    apply: ApplyPolicy = field(default_factory=ApplyPolicy)
-    source: str = "(built-in defaults)"
-    path: str = defaults.POLICY_PATH
-
-    @property
-    def trust_root_paths(self) -> tuple[str, ...]:
-        """Files whose change in a PR gates it (agent-authored) and disables overrides."""
-        return (*self.gate_paths, self.path, self.overrides.allowed_signers_path)
+from gatekeeper.policy import defaults
+from gatekeeper.policy.model import (
+    HARD_MAX_LIFETIME,
+    AgentPolicy,
+    ApplyPolicy,
+    ApprovalPolicy,
+    ApprovalRule,
+    CommentSettings,
+    IdentityPolicy,
+    Mode,
+    OverridePolicy,
+    Policy,
+    ProductionPolicy,
+    Stale,
+    parse_duration,
+)
 
 
 @cache
 def config_schema() -> dict[str, Any]:
+    """The policy's JSON Schema (gatekeeper/schemas/config.schema.json), read once."""
+    from importlib import resources  # only when a policy is validated: startup time
+
     text = resources.files("gatekeeper").joinpath("schemas/config.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
-
-
-def load_policy_file(path: str) -> Policy:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: config file not found", "check the path, or omit --config to use defaults"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(
-            f"{path}: is a directory, not a policy file",
-            "give the policy file itself, e.g. --config .github/gatekeeper.yml",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"{path}: cannot read config file: {exc.strerror}",
-            "check the path and its permissions, or omit --config to use defaults",
-        ) from None
-    return parse_policy(data, source=path)
 
 
 # Deeper than any policy needs (the schema's deepest path is 4 levels): refused with a
@@ -392,7 +251,7 @@ def _shorten_string_lists(value: Any) -> Any:
     for the schema validator (which spends ~0.1 ms per item: seconds on a policy of 100,000
     address globs). Sound because every list of strings in the schema is `$defs/strings`
     (non-empty, unique strings), exactly what is checked here; any other list is kept whole,
-    so the validator still reports the error, at its real index (tests/test_policy.py pins
+    so the validator still reports the error, at its real index (tests/policy/test_load.py pins
     the schema's shape)."""
     if isinstance(value, dict):
         return {k: _shorten_string_lists(v) for k, v in value.items()}
@@ -433,26 +292,43 @@ def _expected(schema: dict[str, Any], validator: str) -> str:
     return f"a value satisfying {validator}"
 
 
-def _tuple(section: dict[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    value = section.get(key)
-    return default if value is None else tuple(value)
+def _given(section: dict[str, Any], **keys: str) -> dict[str, Any]:
+    """{field: value} for each field whose policy key (`field=key`) the section sets; the
+    dataclass default stands for every key it omits."""
+    return {name: section[key] for name, key in keys.items() if key in section}
+
+
+def _lists(section: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """{key: tuple} for each list the section sets (the key is the field's name)."""
+    return {key: tuple(section[key]) for key in keys if key in section}
+
+
+def _enum(section: dict[str, Any], key: str, kind: type[enum.StrEnum]) -> dict[str, Any]:
+    """{key: member} when the section sets the key (the schema allows only the members)."""
+    return {key: kind(section[key])} if key in section else {}
 
 
 def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
     prod = doc.get("production", {})
-    protected = _tuple(prod, "protected_types", defaults.PROTECTED_TYPES) + tuple(
-        prod.get("extra_protected_types", ())
-    )
     production = ProductionPolicy(
-        tag_attributes=_tuple(prod, "tag_attributes", defaults.TAG_ATTRIBUTES),
-        tag_keys=_tuple(prod, "tag_keys", defaults.TAG_KEYS),
-        tag_values=_tuple(prod, "tag_values", defaults.TAG_VALUES),
-        addresses=_tuple(prod, "addresses", ()),
-        plan_labels=_tuple(prod, "plan_labels", ()),
-        protected_types=protected,
+        **_lists(
+            prod,
+            "tag_attributes",
+            "tag_keys",
+            "tag_values",
+            "addresses",
+            "plan_labels",
+            "protected_types",
+        )
     )
+    if "extra_protected_types" in prod:
+        production = replace(
+            production,
+            protected_types=production.protected_types + tuple(prod["extra_protected_types"]),
+        )
     ag = doc.get("agents", {})
-    base = AgentPolicy() if ag.get("use_defaults", True) else AgentPolicy((), (), (), (), ())
+    # use_defaults (schema default true): false starts the lists empty.
+    base = AgentPolicy((), (), (), (), ()) if ag.get("use_defaults") is False else AgentPolicy()
 
     def extend(key: str, current: tuple[str, ...]) -> tuple[str, ...]:
         return current + tuple(x for x in ag.get(key, ()) if x not in current)
@@ -463,28 +339,66 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
         branch_prefixes=extend("branch_prefixes", base.branch_prefixes),
         labels=extend("labels", base.labels),
         body_markers=extend("body_markers", base.body_markers),
-        bots_are_agents=ag.get("bots_are_agents", True),
+        **_given(ag, bots_are_agents="bots_are_agents"),
     )
     ap = doc.get("approvals", {})
     approvals = ApprovalPolicy(
-        agent_authored=ap.get("agent_authored", 2),
-        human_authored=ap.get("human_authored", 1),
         rules=tuple(
             ApprovalRule(
                 plan_labels=tuple(r["plan_labels"]),
-                agent_authored=r.get("agent_authored"),
-                human_authored=r.get("human_authored"),
+                **_given(r, agent_authored="agent_authored", human_authored="human_authored"),
             )
             for r in ap.get("rules", ())
         ),
-        stale=ap.get("stale", "head"),
-        require_association=ap.get("require_association", True),
-        require_write_permission=ap.get("require_write_permission", False),
-        required_teams=tuple(ap.get("required_teams", ())),
-        changes_requested_blocks=ap.get("changes_requested_blocks", False),
+        **_lists(ap, "required_teams"),
+        **_given(
+            ap,
+            agent_authored="agent_authored",
+            human_authored="human_authored",
+            require_association="require_association",
+            require_write_permission="require_write_permission",
+            changes_requested_blocks="changes_requested_blocks",
+        ),
+        **_enum(ap, "stale", Stale),
     )
     ov = doc.get("overrides", {})
-    text = ov.get("max_lifetime", "2h")
+    lifetime: dict[str, Any] = {}
+    if "max_lifetime" in ov:
+        lifetime["max_lifetime"] = _lifetime(ov["max_lifetime"], source)
+    try:
+        overrides = OverridePolicy(
+            **lifetime,
+            **_given(
+                ov,
+                enabled="enabled",
+                allowed_signers_path="allowed_signers",
+                signatures_required="signatures_required",
+                namespace_domain="namespace_domain",
+                require_user_verification="require_user_verification",
+            ),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc.message}", exc.hint) from None
+    return Policy(
+        production=production,
+        agents=agents,
+        approvals=approvals,
+        overrides=overrides,
+        comment=CommentSettings(
+            **_given(doc.get("comment", {}), enabled="enabled", on_allow="on_allow")
+        ),
+        identity=IdentityPolicy(**_given(doc.get("identity", {}), app_id="app_id")),
+        apply=ApplyPolicy(**_given(doc.get("apply", {}), subset="subset")),
+        source=source,
+        path=path,
+        **_lists(doc, "gate_paths", "protected_branches"),
+        **_given(doc.get("destructive", {}), forget_is_destructive="forget"),
+        **_enum(doc, "mode", Mode),
+    )
+
+
+def _lifetime(text: str, source: str) -> timedelta:
+    """overrides.max_lifetime as a duration within (0, 24h]; ConfigError otherwise."""
     lifetime = parse_duration(text)
     problem = (
         "is not a duration (e.g. 90m, 2h, 1h30m)"
@@ -500,30 +414,4 @@ def _build(doc: dict[str, Any], *, source: str, path: str) -> Policy:
             f"{source}: at overrides/max_lifetime: {text} {problem}",
             "an override is for an emergency: use e.g. 90m or 2h, at most 24h",
         )
-    try:
-        overrides = OverridePolicy(
-            enabled=ov.get("enabled", True),
-            allowed_signers_path=ov.get("allowed_signers", defaults.ALLOWED_SIGNERS_PATH),
-            signatures_required=ov.get("signatures_required", 1),
-            namespace_domain=ov.get("namespace_domain"),
-            max_lifetime=lifetime,
-            require_user_verification=ov.get("require_user_verification", False),
-        )
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc.message}", exc.hint) from None
-    cm = doc.get("comment", {})
-    return Policy(
-        mode=doc.get("mode", "enforce"),
-        production=production,
-        forget_is_destructive=doc.get("destructive", {}).get("forget", False),
-        agents=agents,
-        approvals=approvals,
-        overrides=overrides,
-        gate_paths=_tuple(doc, "gate_paths", defaults.GATE_PATHS),
-        comment=CommentSettings(cm.get("enabled", True), cm.get("on_allow", True)),
-        identity=IdentityPolicy(app_id=doc.get("identity", {}).get("app_id")),
-        protected_branches=_tuple(doc, "protected_branches", ()),
-        apply=ApplyPolicy(subset=doc.get("apply", {}).get("subset", False)),
-        source=source,
-        path=path,
-    )
+    return lifetime

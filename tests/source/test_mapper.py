@@ -11,74 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.classify import Analysis, analyze
-from gatekeeper.plan import Plan, parse_plan
-from gatekeeper.policy import Policy, ProductionPolicy
-from gatekeeper.source import build_source_map, find_repo_root
-from gatekeeper.sourcefacts import Location, SourceFacts
-from tests.helpers import FIXTURES, ROOT, TERRAFORM, log_summary
-
-SOURCE = FIXTURES / "source"
-# The real fixtures keep tag-like keys in `triggers` (the null provider has no tags).
-TRIGGERS = ProductionPolicy(tag_attributes=("tags", "tags_all", "labels", "triggers"))
-
-
-def rel(path: Path) -> str:
-    return path.relative_to(ROOT).as_posix()
-
-
-def log_plan(*changes: tuple[str, str], label: str = "p") -> Plan:
-    """A `terraform plan -json` log with these (address, action) planned changes."""
-    lines: list[dict[str, object]] = [
-        {
-            "@level": "info",
-            "@message": "Terraform 1.9.0",
-            "type": "version",
-            "terraform": "1.9.0",
-            "ui": "1.2",
-        }
-    ]
-    for addr, action in changes:
-        resource = {"addr": addr, "module": "", "resource_type": "t", "resource_name": "n"}
-        lines.append(
-            {
-                "@level": "info",
-                "@message": f"{addr}: Plan to {action}",
-                "type": "planned_change",
-                "change": {"resource": resource, "action": action},
-            }
-        )
-    lines.append(log_summary([action for _addr, action in changes]))
-    return parse_plan(
-        "\n".join(json.dumps(x) for x in lines).encode(), label=label, path="plan.jsonl"
-    )
-
-
-def real(scenario: str, kind: str = "plan.jsonl") -> Plan:
-    data = (TERRAFORM / scenario / kind).read_bytes()
-    return parse_plan(data, label=scenario, path=kind)
-
-
-def facts_for(
-    plan: Plan,
-    head: Path | None,
-    base: Path | None = None,
-    production: ProductionPolicy = TRIGGERS,
-    repo_root: str | None = None,
-) -> dict[str, SourceFacts]:
-    m = build_source_map(
-        [plan],
-        {plan.label: str(head)} if head else {},
-        {plan.label: str(base)} if base else {},
-        production=production,
-        repo_root=repo_root,
-    )
-    return {addr: f for (_label, addr), f in m.items()}
-
-
-def analysis(plan: Plan, facts: dict[str, SourceFacts], production: ProductionPolicy) -> Analysis:
-    policy = Policy(production=production)
-    return analyze([plan], policy, {(plan.label, a): f for a, f in facts.items()})
+from gatekeeper.plan import Plan
+from gatekeeper.policy.model import ProductionPolicy
+from gatekeeper.source.model import Location, SourceFacts
+from gatekeeper.source.tree import find_repo_root
+from tests.helpers import ROOT, TERRAFORM, log_summary
+from tests.support.source_trees import (
+    SOURCE,
+    TRIGGERS,
+    analysis,
+    facts_for,
+    log_plan,
+    real,
+    rel,
+)
 
 
 def loc(f: SourceFacts) -> tuple[str, int, int, str] | None:
@@ -238,7 +184,7 @@ def test_show_json_plans_get_locations_but_tags_come_from_the_plan() -> None:
 
 def test_paths_are_relative_to_the_repo_root() -> None:
     scenario = TERRAFORM / "nested_modules"
-    assert find_repo_root(str(scenario / "head")) == str(ROOT)
+    assert find_repo_root(str(scenario / "head"), os.getcwd()) == str(ROOT)
     f = facts_for(real("nested_modules"), scenario / "head", repo_root=str(scenario))
     assert f["module.app.null_resource.web[2]"].location == Location(
         "head/modules/app/main.tf", 16, 23, "resource"
@@ -282,7 +228,7 @@ def test_provider_default_tags() -> None:
     )
     prod = ProductionPolicy()
     # The PR did not touch this code: the base checkout is the same tree. (PR-only code can
-    # make a destroy production, never clear it; see test_source_failclosed.py.)
+    # make a destroy production, never clear it; see tests/source/test_failclosed.py.)
     f = facts_for(plan, root, root, production=prod)
     assert f["aws_sns_topic.alerts"].tags == {
         "tags": {"Name": "alerts"},
@@ -641,7 +587,9 @@ def test_check_without_source_does_not_import_python_hcl2() -> None:
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['check', 'fixtures/terraform/replace_prod_db/plan.json'])\n"
         "print(sorted(m for m in sys.modules\n"
-        "             if m.split('.')[0] in ('hcl2', 'lark') or m == 'gatekeeper.source'))\n"
+        "             if m.split('.')[0] in ('hcl2', 'lark') "
+        "             or (m.startswith('gatekeeper.source.')"
+        "                 and m not in ('gatekeeper.source.cli', 'gatekeeper.source.model'))))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.stdout.strip() == "[]", r.stderr

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
-from gatekeeper.hcl_expr import ExprError, hide_sensitive, parse_attribute, show
-from gatekeeper.policy import ProductionPolicy
-from gatekeeper.sourcefacts import SourceFacts
+from gatekeeper.policy.model import ProductionPolicy
+from gatekeeper.source.expr import ExprError, hide_sensitive, parse_attribute, show
+from gatekeeper.source.model import SourceFacts
 from tests.helpers import FIXTURES, SECRET, TERRAFORM, log_summary
-from tests.test_source import TRIGGERS, analysis, facts_for, log_plan, real, rel
+from tests.support.source_trees import TRIGGERS, analysis, facts_for, log_plan, real, rel
 
 SCENARIO = FIXTURES / "source" / "sensitive_vars"
 LEAK = "s3cr3t"  # every secret value in the scenario holds it

@@ -5,7 +5,7 @@ python-hcl2's lark grammar parses about 8 µs per byte, so a 1 MB root module ta
 line numbers) in one pass that understands strings, `${...}` interpolation, heredocs and the
 three comment styles, without building expression trees. Only the spans the gate needs
 (a resource's tags, a module call's source, ...) are then parsed by python-hcl2
-(`hcl_expr.parse_expression`).
+(`expr.parse_expression`).
 
 No python-hcl2 import here: scanning is pure Python and cheap.
 """
@@ -54,6 +54,7 @@ class Text:
         return bisect.bisect_left(self._nl, pos) + 1
 
     def column(self, pos: int) -> int:
+        """1-based column of a character offset."""
         start = self.text.rfind("\n", 0, pos) + 1
         return pos - start + 1
 
@@ -140,9 +141,9 @@ def scan_body(text: str, start: int = 0, end: int | None = None) -> Body:
 
 
 def _skip_nested(text: str, pos: int, end: int, *, stop_at_newline: bool) -> int:
-    """_skip_code, with nesting too deep for the recursion ("${"${"${...}"}"}") a ScanError."""
+    """skip_code, with nesting too deep for the recursion ("${"${"${...}"}"}") a ScanError."""
     try:
-        return _skip_code(text, pos, end, stop_at_newline=stop_at_newline)
+        return skip_code(text, pos, end, stop_at_newline=stop_at_newline)
     except RecursionError:
         raise ScanError(pos, "nested too deeply to read") from None
 
@@ -160,9 +161,11 @@ def _header(name: str, labels: list[str]) -> str:
     return " ".join([name, *(f'"{lb}"' for lb in labels)])
 
 
-def _skip_code(text: str, pos: int, end: int, *, stop_at_newline: bool) -> int:
-    """Skip an expression (or block contents). Returns the offset of the first unmatched
-    closing bracket, of the newline that ends the expression (when stop_at_newline), or end."""
+def skip_code(text: str, pos: int, end: int, *, stop_at_newline: bool) -> int:
+    """Skip an expression (or block contents) from `pos`, minding strings, heredocs and
+    comments. Returns the offset of the first unmatched closing bracket, of the newline that
+    ends the expression (when stop_at_newline), or end. Also used by `expr` to find where an
+    interpolation `${...}` ends."""
     stack: list[tuple[str, int]] = []
     search = _CODE.search
     while True:
@@ -217,7 +220,7 @@ def _skip_string(text: str, pos: int, end: int) -> int:
         if tok == "\n":
             raise ScanError(opened, "unterminated string (a quoted string cannot span lines)")
         if tok in ("${", "%{"):
-            close = _skip_code(text, m.end(), end, stop_at_newline=False)
+            close = skip_code(text, m.end(), end, stop_at_newline=False)
             if close >= end or text[close] != "}":
                 raise ScanError(m.start(), f"{tok} is never closed")
             pos = close + 1
