@@ -18,25 +18,26 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gatekeeper import sshsig
-from gatekeeper.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.errors import ConfigError
-from gatekeeper.overrides import (
-    MalformedOverride,
+from gatekeeper.overrides import sshsig
+from gatekeeper.overrides.allowed_signers import AllowedSigners, parse_allowed_signers
+from gatekeeper.overrides.blocks import extract_override_blocks, split_block
+from gatekeeper.overrides.evaluate import (
     OverrideComment,
     OverrideContext,
     OverrideEvaluation,
-    OverrideMessage,
-    OverridePolicy,
     Rejection,
     evaluate_overrides,
-    extract_override_blocks,
+)
+from gatekeeper.overrides.message import (
+    MalformedOverride,
+    OverrideMessage,
     parse_message,
     render_message,
     sort_changes,
-    split_block,
 )
-from gatekeeper.signing import format_comment
+from gatekeeper.overrides.signer import format_comment
+from gatekeeper.policy import OverridePolicy
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 

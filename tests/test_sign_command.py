@@ -20,21 +20,14 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.adapters.files import PlanArg, read_plans
-from gatekeeper.allowed_signers import parse_allowed_signers
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands import sign
 from gatekeeper.errors import OverrideError
-from gatekeeper.overrides import (
-    OverrideComment,
-    OverrideContext,
-    extract_override_blocks,
-    format_change,
-    parse_message,
-    split_block,
-)
-from gatekeeper.overrides import (
-    evaluate_overrides as gate_evaluate,
-)
+from gatekeeper.overrides.allowed_signers import parse_allowed_signers
+from gatekeeper.overrides.blocks import extract_override_blocks, split_block
+from gatekeeper.overrides.evaluate import OverrideComment, OverrideContext
+from gatekeeper.overrides.evaluate import evaluate_overrides as gate_evaluate
+from gatekeeper.overrides.message import format_change, parse_message
 from gatekeeper.policy import OverridePolicy, parse_policy
 from tests.ghserver import GHServer
 

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.apply_override import (
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
+from gatekeeper.cli import main
+from gatekeeper.commands import gate as gate_cmd
+from gatekeeper.overrides.apply import (
     ApplyOverrideMessage,
     apply_context,
     format_apply_comment,
     render_apply_message,
 )
-from gatekeeper.cli import main
-from gatekeeper.commands import gate as gate_cmd
-from gatekeeper.overrides import sort_changes
+from gatekeeper.overrides.message import sort_changes
+from gatekeeper.overrides.signer import validity
 from gatekeeper.record import find_records, parse
-from gatekeeper.signing import sign_with_ssh_keygen, validity
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 from tests.test_gate_command import Runner, check_runs, pr_event, run_gate

@@ -96,7 +96,7 @@ def diagnose(
         data = read_allowed_signers(client, root)
         path = root.policy.overrides.allowed_signers_path
         if data is not None:
-            from gatekeeper.allowed_signers import parse_allowed_signers
+            from gatekeeper.overrides.allowed_signers import parse_allowed_signers
 
             parse_allowed_signers(data.decode("utf-8", "strict"), source=root.where(path))
             signers = f"{path} parses"

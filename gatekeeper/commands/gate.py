@@ -1199,8 +1199,8 @@ def evaluate_signed_overrides(
     `allowed_signers_text` is the file on the default branch's head `trust_root_sha`
     (None: absent, so no override can count). A malformed file makes overrides
     unavailable; it never fails the gate."""
-    from gatekeeper import overrides as ov
-    from gatekeeper.allowed_signers import parse_allowed_signers
+    from gatekeeper.overrides import evaluate as ov
+    from gatekeeper.overrides.allowed_signers import parse_allowed_signers
 
     settings = policy.overrides
     signers = None

@@ -27,22 +27,32 @@ from gatekeeper import defaults
 from gatekeeper.adapters import sign_github as gh
 from gatekeeper.adapters.files import read_plans
 from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
-from gatekeeper.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands.check import add_plan_arguments, plan_args
 from gatekeeper.errors import ApiError, ConfigError, OverrideError
 from gatekeeper.gatepaths import trust_root_changes
-from gatekeeper.overrides import (
-    MAX_REASON_CHARS,
+from gatekeeper.overrides.allowed_signers import AllowedSigners, parse_allowed_signers
+from gatekeeper.overrides.evaluate import (
     OverrideComment,
     OverrideContext,
-    OverrideMessage,
     bound_context,
     evaluate_overrides,
+)
+from gatekeeper.overrides.message import (
+    MAX_REASON_CHARS,
+    OverrideMessage,
     format_change,
     format_time,
     render_message,
+)
+from gatekeeper.overrides.signer import build_message, check_signature, format_comment
+from gatekeeper.overrides.sshsig import (
+    PublicKey,
+    SignatureRejected,
+    parse_signature,
+    public_key_from_openssh,
 )
 from gatekeeper.plan import Plan
 from gatekeeper.policy import (
@@ -53,13 +63,6 @@ from gatekeeper.policy import (
     parse_duration,
 )
 from gatekeeper.render.escape import terminal
-from gatekeeper.signing import (
-    build_message,
-    check_signature,
-    format_comment,
-    sign_with_ssh_keygen,
-)
-from gatekeeper.sshsig import PublicKey, SignatureRejected, parse_signature, public_key_from_openssh
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

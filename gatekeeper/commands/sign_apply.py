@@ -21,8 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gatekeeper.adapters import sign_github as gh
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
 from gatekeeper.adapters.trustroot import TrustRoot
-from gatekeeper.apply_override import (
+from gatekeeper.errors import ApiError, OverrideError
+from gatekeeper.overrides.apply import (
     ApplyOverrideMessage,
     apply_context,
     apply_namespace,
@@ -30,10 +32,10 @@ from gatekeeper.apply_override import (
     format_apply_comment,
     render_apply_message,
 )
-from gatekeeper.errors import ApiError, OverrideError
-from gatekeeper.overrides import OverrideComment, format_change, format_time, sort_changes
+from gatekeeper.overrides.evaluate import OverrideComment
+from gatekeeper.overrides.message import format_change, format_time, sort_changes
+from gatekeeper.overrides.signer import validity
 from gatekeeper.render.escape import terminal
-from gatekeeper.signing import sign_with_ssh_keygen, validity
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 

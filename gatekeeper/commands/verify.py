@@ -303,7 +303,7 @@ class Verifier:
 
     # ------------------------------------------------------------ apply overrides
     def _by_override(self, policy: Policy, analysis: Analysis) -> Verdict | None:
-        from gatekeeper.apply_override import APPLY_INFO_STRING, apply_context
+        from gatekeeper.overrides.apply import APPLY_INFO_STRING, apply_context
 
         comments = [
             c
@@ -315,9 +315,9 @@ class Verifier:
         settings = policy.overrides
         if not settings.enabled:
             return Verdict(EXIT_BLOCK, "signed apply overrides are disabled by the policy")
-        from gatekeeper.allowed_signers import parse_allowed_signers
-        from gatekeeper.apply_override import evaluate_apply_overrides
-        from gatekeeper.overrides import OverrideComment
+        from gatekeeper.overrides.allowed_signers import parse_allowed_signers
+        from gatekeeper.overrides.apply import evaluate_apply_overrides
+        from gatekeeper.overrides.evaluate import OverrideComment
 
         data = self.client.read_file(self.repo, settings.allowed_signers_path, self.sha)
         signers = None

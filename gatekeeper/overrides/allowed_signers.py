@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gatekeeper.errors import ConfigError
-from gatekeeper.sshsig import KEY_TYPES, PublicKey, SignatureRejected, public_key_from_openssh
+from gatekeeper.overrides.sshsig import (
+    KEY_TYPES,
+    PublicKey,
+    SignatureRejected,
+    public_key_from_openssh,
+)
 
 _OPTION_NAMES = ("cert-authority", "namespaces", "valid-after", "valid-before")
 _TIMESTAMP = re.compile(r"(\d{8})(\d{4}(\d{2})?)?(Z?)")

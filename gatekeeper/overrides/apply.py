@@ -5,7 +5,7 @@ unblocked by a human's SSHSIG over a message that binds the repository, the comm
 applied, the workflow run that applies it and the plan's gated digest and change list. It is
 posted as a comment on that commit (fenced block `gatekeeper-apply-override`), and verified
 against allowed_signers on the default branch exactly as PR overrides are
-(gatekeeper.overrides does the verification).
+(gatekeeper.overrides.evaluate does the verification).
 
 It can never be replayed as a PR override, nor a PR override as this: the fence, the header
 line and the SSHSIG namespace (`gatekeeper-apply-override-v1@DOMAIN` against
@@ -16,27 +16,31 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gatekeeper.allowed_signers import AllowedSigners
 from gatekeeper.classify import Analysis
-from gatekeeper.overrides import (
-    Change,
+from gatekeeper.overrides.allowed_signers import AllowedSigners
+from gatekeeper.overrides.blocks import fenced_comment
+from gatekeeper.overrides.evaluate import (
     CommentLike,
     FieldMismatch,
-    MalformedOverride,
-    MessageLines,
     OverrideEvaluation,
     OverrideKind,
-    check_signed_fields,
     describe_mismatch,
     digest_mismatches,
     evaluate_overrides,
-    fenced_comment,
+)
+from gatekeeper.overrides.message import (
+    COMMIT_SHA,
+    NUMBER,
+    REPOSITORY,
+    Change,
+    MalformedOverride,
+    MessageLines,
+    check_signed_fields,
     format_time,
     signed_tail_lines,
 )
@@ -45,9 +49,6 @@ from gatekeeper.policy import OverridePolicy
 APPLY_INFO_STRING = "gatekeeper-apply-override"
 APPLY_HEADER = "gatekeeper-apply-override v1"
 APPLY_NAMESPACE_PREFIX = "gatekeeper-apply-override-v1@"
-_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
-_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_RUN = re.compile(r"[1-9][0-9]{0,17}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +94,11 @@ def apply_namespace(policy: OverridePolicy) -> str | None:
 
 
 def check_apply_message(m: ApplyOverrideMessage) -> None:
-    if not _REPOSITORY.fullmatch(m.repository):
+    if not REPOSITORY.fullmatch(m.repository):
         raise MalformedOverride("repository: expected owner/name")
-    if not _SHA.fullmatch(m.commit_sha):
+    if not COMMIT_SHA.fullmatch(m.commit_sha):
         raise MalformedOverride("commit_sha: expected a lowercase hex commit SHA")
-    if type(m.run_id) is not int or not _RUN.fullmatch(str(m.run_id)):
+    if type(m.run_id) is not int or not NUMBER.fullmatch(str(m.run_id)):
         raise MalformedOverride("run_id: expected a positive integer")
     check_signed_fields(m)
 
