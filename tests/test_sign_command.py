@@ -21,8 +21,9 @@ import pytest
 from gatekeeper import cli
 from gatekeeper.adapters.files import PlanArg, read_plans
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.commands import sign
+from gatekeeper.commands import sign, sign_support
 from gatekeeper.errors import OverrideError
+from gatekeeper.overrides import signer
 from gatekeeper.overrides.allowed_signers import parse_allowed_signers
 from gatekeeper.overrides.blocks import extract_override_blocks, split_block
 from gatekeeper.overrides.evaluate import OverrideComment, OverrideContext
@@ -125,7 +126,7 @@ def env(monkeypatch: pytest.MonkeyPatch, gh_server: GHServer) -> Iterator[GHServ
     monkeypatch.delenv("SSH_ASKPASS", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     # No test may reach the real terminal: a prompt reads the (patched) stdin instead.
-    monkeypatch.setattr(sign, "_open_tty", lambda: None)
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: None)
     yield gh_server
 
 
@@ -605,13 +606,13 @@ def test_nothing_gated_is_refused(
     ("text", "minutes"), [("90m", 90), ("2h", 120), ("1h30m", 90), (" 24h ", 1440), ("5M", 5)]
 )
 def test_parse_ttl(text: str, minutes: int) -> None:
-    assert sign.parse_ttl(text) == timedelta(minutes=minutes)
+    assert signer.parse_ttl(text) == timedelta(minutes=minutes)
 
 
 @pytest.mark.parametrize("text", ["", "0m", "0h0m", "2", "2d", "-1h", "24h1m", "1.5h", "99999h"])
 def test_parse_ttl_refuses(text: str) -> None:
     with pytest.raises(OverrideError):
-        sign.parse_ttl(text)
+        signer.parse_ttl(text)
 
 
 def test_prompt_on_the_terminal_repeats_the_message_when_stderr_is_redirected(
@@ -624,21 +625,21 @@ def test_prompt_on_the_terminal_repeats_the_message_when_stderr_is_redirected(
             shown.write(self.getvalue())
             super().close()
 
-    monkeypatch.setattr(sign, "_open_tty", lambda: (io.StringIO("12\n"), Writer()))
-    sign.confirm(12, preset=None, preface="THE MESSAGE\n", stdin_used=True)
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: (io.StringIO("12\n"), Writer()))
+    sign_support.confirm(12, preset=None, preface="THE MESSAGE\n", stdin_used=True)
     assert shown.getvalue().startswith("THE MESSAGE\nType the PR number (12)")
-    monkeypatch.setattr(sign, "_open_tty", lambda: (io.StringIO("13\n"), Writer()))
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: (io.StringIO("13\n"), Writer()))
     with pytest.raises(OverrideError, match="does not match PR #12"):
-        sign.confirm(12, preset=None, preface="", stdin_used=True)
+        sign_support.confirm(12, preset=None, preface="", stdin_used=True)
 
 
 def test_no_terminal_and_a_plan_on_stdin_needs_the_scripted_confirmation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sign, "_open_tty", lambda: None)
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: None)
     with pytest.raises(OverrideError, match="no terminal, and stdin carried a plan"):
-        sign.confirm(12, preset=None, preface="", stdin_used=True)
-    sign.confirm(12, preset=12, preface="", stdin_used=True)
+        sign_support.confirm(12, preset=None, preface="", stdin_used=True)
+    sign_support.confirm(12, preset=12, preface="", stdin_used=True)
 
 
 def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
@@ -663,7 +664,7 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     )
     check_args = cli.build_parser().parse_args(["check", *argv])
     head = PullHead("o/r", 1, "a" * 40, "b" * 40, "open", False, "", (), False)
-    signed = sign.read_plan_input(sign_args).analyze(policy, head)
+    signed = sign_support.read_plan_input(sign_args).analyze(policy, head)
     checked = analyze_args(check_args, policy)
     assert signed.plan_digest == checked.plan_digest
     assert [c.change.address for c in signed.gated] == [c.change.address for c in checked.gated]
@@ -672,7 +673,7 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     no_source = cli.build_parser().parse_args(
         ["sign", "--repo", "o/r", "--pr", "1", "--key", "k", "--reason", "r", *argv[:2]]
     )
-    plain = sign.read_plan_input(no_source).analyze(policy, head)
+    plain = sign_support.read_plan_input(no_source).analyze(policy, head)
     assert all(c.possibly_production for c in plain.gated)
     assert any(c.production for c in signed.gated)
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from gatekeeper.errors import OverrideError
+from gatekeeper.overrides.sshsig import PublicKey, SignatureRejected, public_key_from_openssh
 
 SSH_KEYGEN_TIMEOUT_S = 300.0  # long enough to find and touch a security key
 
@@ -76,3 +77,20 @@ def sign_with_ssh_keygen(
         except (OSError, UnicodeDecodeError) as exc:
             raise OverrideError(f"ssh-keygen wrote no usable signature: {exc}") from None
     return armored
+
+
+def public_key_for(key: Path) -> tuple[Path, PublicKey | None]:
+    """KEY.pub (or KEY itself when it is the .pub) and the key in it; None when absent."""
+    pub_path = key if key.name.endswith(".pub") else key.with_name(key.name + ".pub")
+    if not pub_path.is_file():
+        return pub_path, None
+    try:
+        text = pub_path.read_text("ascii").strip()
+        return pub_path, public_key_from_openssh(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OverrideError(f"cannot read {pub_path}: {exc}") from None
+    except SignatureRejected as exc:
+        raise OverrideError(
+            f"{pub_path} is not a usable public key: {exc.reason}",
+            "regenerate it with `ssh-keygen -y -f KEY > KEY.pub`",
+        ) from None

@@ -29,7 +29,7 @@ from gatekeeper import approvals as approvals_mod
 from gatekeeper import defaults
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import ApiUnavailable, GitHubClient, NotFound, RetryPolicy
-from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text, read_trust_root
 from gatekeeper.authorship import Authorship, assess
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import (
@@ -896,8 +896,11 @@ class Gate:
         can_count = overrides_can_count(trust, always)
         root = self.trust_root
         if can_count and root is not None:
-            data = read_allowed_signers(self.client, root)
-            signers_text = None if data is None else data.decode("utf-8", "replace")
+            try:  # the one reader (adapters.trustroot): not UTF-8 makes overrides unavailable
+                signers_text = read_allowed_signers_text(self.client, root)
+            except ConfigError as exc:
+                bad = f"the allowed_signers file is invalid: {exc.message}"
+                return _Unavailable(bad, policy.overrides.signatures_required)
         return evaluate_signed_overrides(
             facts,
             policy,

@@ -28,6 +28,7 @@ from typing import Any
 from gatekeeper import defaults
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import GitHubClient, RetryPolicy
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, ApiError, ConfigError, EventError
 from gatekeeper.policy import Policy, parse_policy
@@ -319,14 +320,17 @@ class Verifier:
         from gatekeeper.overrides.apply import evaluate_apply_overrides
         from gatekeeper.overrides.evaluate import OverrideComment
 
-        data = self.client.read_file(self.repo, settings.allowed_signers_path, self.sha)
+        # The trust root at the commit itself (it is on the default branch), read as the
+        # gate and `sign --apply` read it: one decode rule, a non-UTF-8 file counts nothing.
+        root = TrustRoot(self.repo, "", self.sha, policy)
         signers = None
-        if data is not None:
-            where = f"{settings.allowed_signers_path}@{self.sha[:12]}"
-            try:
-                signers = parse_allowed_signers(data.decode("utf-8", "replace"), source=where)
-            except ConfigError as exc:
-                return Verdict(EXIT_BLOCK, f"apply overrides unavailable: {exc.message}")
+        try:
+            text = read_allowed_signers_text(self.client, root)
+            if text is not None:
+                where = root.where(settings.allowed_signers_path)
+                signers = parse_allowed_signers(text, source=where)
+        except ConfigError as exc:
+            return Verdict(EXIT_BLOCK, f"apply overrides unavailable: {exc.message}")
         result = evaluate_apply_overrides(
             [
                 OverrideComment(

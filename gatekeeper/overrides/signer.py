@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from gatekeeper.errors import OverrideError
 from gatekeeper.overrides.allowed_signers import AllowedSigners
+from gatekeeper.overrides.apply import ApplyContext, evaluate_apply_overrides
 from gatekeeper.overrides.blocks import fenced_comment
+from gatekeeper.overrides.evaluate import (
+    OverrideComment,
+    OverrideContext,
+    OverrideEvaluation,
+    evaluate_overrides,
+)
 from gatekeeper.overrides.message import (
     INFO_STRING,
+    MAX_REASON_CHARS,
     Change,
     MalformedOverride,
     OverrideMessage,
@@ -23,12 +32,18 @@ from gatekeeper.overrides.message import (
     sort_changes,
 )
 from gatekeeper.overrides.sshsig import (
+    PublicKey,
     SignatureRejected,
     VerifiedSignature,
     parse_signature,
     verify_signature,
 )
-from gatekeeper.policy import DEFAULT_MAX_LIFETIME, HARD_MAX_LIFETIME
+from gatekeeper.policy import (
+    DEFAULT_MAX_LIFETIME,
+    HARD_MAX_LIFETIME,
+    OverridePolicy,
+    parse_duration,
+)
 
 
 def build_message(
@@ -128,3 +143,153 @@ def format_comment(message: OverrideMessage, signature: str) -> str:
         f"{format_time(message.expires_at)}."
     )
     return fenced_comment(summary, INFO_STRING, render_message(message), signature)
+
+
+# --- the signer's choices, checked before anything is signed ------------------------------
+
+
+def parse_ttl(text: str) -> timedelta:
+    """`90m`, `2h` or `1h30m`; positive and at most 24h."""
+    ttl = parse_duration(text)
+    if ttl is None:
+        raise OverrideError(f"--ttl {text!r} is not a duration", "use e.g. 90m, 2h or 1h30m")
+    if ttl <= timedelta(0):
+        raise OverrideError(f"--ttl {text!r} is zero", "use e.g. 90m or 2h")
+    if ttl > HARD_MAX_LIFETIME:
+        raise OverrideError(
+            f"--ttl {text} is longer than the 24h hard maximum",
+            "an override is for an emergency: ask for the shortest window that covers it",
+        )
+    return ttl
+
+
+def _duration(td: timedelta) -> str:
+    minutes = int(td.total_seconds()) // 60
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours}h{rest}m"
+    return f"{hours}h" if hours else f"{rest}m"
+
+
+def choose_lifetime(ttl: timedelta | None, limit: timedelta, source: str) -> timedelta:
+    """--ttl, or the default capped by the policy's overrides.max_lifetime; never longer."""
+    lifetime = ttl if ttl is not None else min(DEFAULT_MAX_LIFETIME, limit)
+    if lifetime > limit:
+        raise OverrideError(
+            f"--ttl {_duration(lifetime)} is longer than the policy allows "
+            f"(overrides.max_lifetime {_duration(limit)} in {source})",
+            f"use --ttl {_duration(limit)} or less",
+        )
+    return lifetime
+
+
+def clean_reason(text: str) -> str:
+    """--reason as one line of printable ASCII (whitespace runs become one space)."""
+    reason = " ".join(text.split())
+    if not reason or len(reason) > MAX_REASON_CHARS or not all(" " <= c <= "~" for c in reason):
+        raise OverrideError(
+            f"--reason must be 1 to {MAX_REASON_CHARS} characters of printable ASCII",
+            "e.g. --reason 'INC-4711 rotate the master credentials'",
+        )
+    return reason
+
+
+def _lines(entries: Iterable[int]) -> str:
+    return ", ".join(str(n) for n in entries)
+
+
+def choose_approver(
+    option: str | None,
+    key: PublicKey | None,
+    pub_path: Path,
+    allowed: AllowedSigners,
+    namespace: str,
+    now: datetime,
+) -> str:
+    """The principal to sign as, checked against allowed_signers before anything is signed."""
+    if key is None:
+        if option is None:
+            raise OverrideError(
+                f"{pub_path} not found: cannot look up your principal",
+                "create it with `ssh-keygen -y -f KEY > KEY.pub`, or pass --approver",
+            )
+        if not any(option in e.principals for e in allowed.entries):
+            raise OverrideError(
+                f"approver {option!r} is not a principal in {allowed.source}",
+                "use your principal exactly as the allowed_signers file on the base branch "
+                "lists it",
+            )
+        return option
+    listed = allowed.entries_for_key(key)
+    add_line = f'PRINCIPAL namespaces="{namespace}" {key.openssh()}'
+    if not listed:
+        raise OverrideError(
+            f"your key {key.fingerprint} ({pub_path}) is not in {allowed.source}",
+            f"ask an owner of the default branch to add the line `{add_line}` (merged first: "
+            "the gate reads allowed_signers on the default branch's head)",
+        )
+    principals = sorted(allowed.principals_for(key, namespace=namespace, at=now))
+    if not principals:
+        raise OverrideError(
+            f"your key {key.fingerprint} is in {allowed.source} (line "
+            f"{_lines(e.line for e in listed)}) but not for namespace {namespace} now",
+            "its namespaces=, valid-after= or valid-before= options exclude this use",
+        )
+    if option is not None:
+        if option not in principals:
+            raise OverrideError(
+                f"approver {option!r} is not a principal of key {key.fingerprint} in "
+                f"{allowed.source} (it is listed for: {', '.join(principals)})",
+                "drop --approver, or sign with the key listed for that principal",
+            )
+        return option
+    if len(principals) > 1:
+        raise OverrideError(
+            f"key {key.fingerprint} is listed for several principals: {', '.join(principals)}",
+            "pick one with --approver",
+        )
+    return principals[0]
+
+
+# --- the verifier's own evaluation over the finished comment -------------------------------
+
+
+def _local_comment(body: str, now: datetime) -> OverrideComment:
+    return OverrideComment(0, "(not posted)", body, now, "(local check)")
+
+
+def _why_not(result: OverrideEvaluation) -> str:
+    return "; ".join(v.detail for v in result.blocks) or "no override block found"
+
+
+def self_check(
+    body: str,
+    approver: str,
+    allowed: AllowedSigners,
+    context: OverrideContext,
+    policy: OverridePolicy,
+    now: datetime,
+) -> None:
+    """Run the gate's own evaluation over the comment body before it is shown or posted."""
+    result = evaluate_overrides([_local_comment(body, now)], allowed, context, policy, now)
+    verdicts = [v for v in result.blocks if v.counted]
+    if len(verdicts) != 1 or approver not in result.principals:
+        raise OverrideError(
+            f"the gate would not count this override: {_why_not(result)}",
+            "nothing was posted; this is a bug if the message above looked right",
+        )
+
+
+def apply_self_check(
+    body: str,
+    approver: str,
+    allowed: AllowedSigners,
+    context: ApplyContext,
+    policy: OverridePolicy,
+    now: datetime,
+) -> None:
+    """verify's own evaluation over the apply-override comment, before it is shown or posted."""
+    comments = [_local_comment(body, now)]
+    result = evaluate_apply_overrides(comments, allowed, context, policy, now)
+    if approver not in result.principals:
+        raise OverrideError(f"verify would not count this apply override: {_why_not(result)}")
