@@ -8,13 +8,15 @@
 - Lists are read at per_page=100 by following `Link: rel="next"`, as raw JSON through
   PyGithub's requester: no lazy completion of objects, so no hidden requests.
 - A create that fails ambiguously (timeout, reset, 5xx: it may have been applied) is never
-  blindly repeated: the caller's probe looks for it first (check runs by external_id).
+  blindly repeated: the caller's probe looks for it first (check runs by external_id,
+  comments by `create_comment`'s `find`: the one write path for comments).
 - Library exceptions never escape: they become ApiError (or its subclasses).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import random
 import re
@@ -45,6 +47,9 @@ PER_PAGE = 100
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 # Activity types that put commits on a branch: whoever did one is an operator.
 PUSH_ACTIVITIES = frozenset({"push", "force_push", "branch_creation"})
+# Seconds to wait, after a comment create whose answer was lost, before looking whether it
+# landed anyway; one entry per retry (so 1 + len attempts in all).
+COMMENT_RETRY_WAITS = (2.0, 5.0)
 DOWNLOAD_WORKERS = 8  # parallel artifact downloads (one bundle per matrix leg)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -172,11 +177,15 @@ class GitHubClient:
         *,
         idempotent: bool = True,
         probe: Callable[[], T | None] | None = None,
+        waits: Sequence[float] | None = None,
     ) -> T:
         """Run one API request with retries. `what` names it in errors ("read PR #4").
 
         Non-idempotent requests (`idempotent=False`) are retried only when the failure
-        shows the request was not applied (rate limits), or after `probe()` found nothing."""
+        shows the request was not applied (rate limits), or after `probe()` found nothing.
+        `waits`: fixed waits before each retry (so 1 + len(waits) attempts) instead of the
+        policy's exponential backoff; a rate limit's own wait still wins."""
+        max_attempts = self.retry.max_attempts if waits is None else 1 + len(waits)
         attempt = 0
         while True:
             attempt += 1
@@ -185,17 +194,19 @@ class GitHubClient:
             try:
                 return self._once(what, fn)
             except _Retry as r:
-                if attempt >= self.retry.max_attempts:
+                if attempt >= max_attempts:
                     raise ApiUnavailable(
                         f"GitHub API unavailable: {what}: {r.why} (gave up after {attempt} "
                         "attempts)",
                         "the check stays blocked; it is re-evaluated on the next event or re-run",
                     ) from None
-                if r.wait is None:
+                if r.wait is not None:
+                    wait = r.wait
+                elif waits is not None:
+                    wait = waits[attempt - 1]
+                else:
                     wait = min(self.retry.max_backoff, self.retry.backoff * 2 ** (attempt - 1))
                     wait *= 0.5 + random.random() / 2
-                else:
-                    wait = r.wait
                 left = self._deadline - self._clock()
                 if wait > left:
                     raise ApiUnavailable(
@@ -642,6 +653,49 @@ class GitHubClient:
                 "POST", f"/repos/{repo}/statuses/{sha}", input=body
             ),
         )
+
+    # ---------------------------------------------------------------------- comments
+    def create_comment(
+        self,
+        url: str,
+        body: str,
+        *,
+        what: str,
+        find: Callable[[], dict[str, Any] | None],
+        waits: Sequence[float] = COMMENT_RETRY_WAITS,
+    ) -> dict[str, Any]:
+        """POST `{"body": body}` to a comments URL (a PR's, a commit's); GitHub's JSON for the
+        new comment. The one write path for comments: sent once, and after a failure that
+        may have been applied anyway (timeout, reset, 5xx) it waits, then `find()` looks for
+        the comment (GitHub's JSON for it, or None) before trying again."""
+
+        def create() -> dict[str, Any]:
+            _, data = self._req.requestJsonAndCheck("POST", url, input={"body": body})
+            if not isinstance(data, dict):
+                raise ValueError("the created comment is not a JSON object")
+            return data
+
+        return self._call(what, create, idempotent=False, probe=find, waits=waits)
+
+    def edit_comment(self, repo: str, comment_id: int, body: str) -> dict[str, Any]:
+        """Replace an issue comment's body (repeating it is harmless); GitHub's JSON for it."""
+        _, data = self._call(
+            f"edit comment {comment_id}",
+            lambda: self._req.requestJsonAndCheck(
+                "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", input={"body": body}
+            ),
+        )
+        return data if isinstance(data, dict) else {}
+
+    def delete_comment(self, repo: str, comment_id: int) -> None:
+        """Delete an issue comment; one that is already gone (404) is fine."""
+        with contextlib.suppress(NotFound):
+            self._call(
+                f"delete comment {comment_id}",
+                lambda: self._req.requestJsonAndCheck(
+                    "DELETE", f"/repos/{repo}/issues/comments/{comment_id}"
+                ),
+            )
 
     # ---------------------------------------------------- the apply guard (verify)
     def compare_status(self, repo: str, base: str, head: str) -> str:
