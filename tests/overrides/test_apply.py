@@ -29,7 +29,7 @@ from gatekeeper.overrides.evaluate import (
 from gatekeeper.overrides.message import MalformedOverride, OverrideMessage, render_message
 from gatekeeper.overrides.signer import format_comment
 from gatekeeper.policy import NAMESPACE_PREFIX, OverridePolicy
-from tests.test_sign_command import keygen, pub
+from tests.support.signing_keys import keygen, pub
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 

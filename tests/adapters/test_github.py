@@ -428,7 +428,7 @@ def test_check_run_output_is_clipped(gh_server: GHServer) -> None:
 def test_pr_facts_from_a_webhook_pull_request() -> None:
     doc = json.loads(
         (
-            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+            Path(__file__).resolve().parents[1] / "data" / "webhooks" / "pull_request.opened.0.json"
         ).read_text()
     )
     f = pr_facts("Codertocat/Hello-World", doc["pull_request"], [], [], [], [])
@@ -440,7 +440,7 @@ def test_pr_facts_from_a_webhook_pull_request() -> None:
 def test_malformed_api_answers_fail_closed() -> None:
     doc = json.loads(
         (
-            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+            Path(__file__).resolve().parents[1] / "data" / "webhooks" / "pull_request.opened.0.json"
         ).read_text()
     )
     pr = doc["pull_request"]

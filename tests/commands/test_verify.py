@@ -25,10 +25,10 @@ from gatekeeper.overrides.signer import validity
 from gatekeeper.record import find_records, parse
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
+from tests.support.signing_keys import keygen, pub
 from tests.test_gate_command import Runner, check_runs, pr_event, run_gate
-from tests.test_sign_command import keygen, pub
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 DESTROY_ALL = FIXTURES / "destroy_all" / "plan.json"  # six real deletes
 COUNT_SHRINK = FIXTURES / "count_shrink" / "plan.json"  # deletes null_resource.node[1], [2]
 NO_CHANGES = FIXTURES / "no_changes" / "plan.json"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,10 +30,11 @@ from gatekeeper.overrides.evaluate import evaluate_overrides as gate_evaluate
 from gatekeeper.overrides.message import format_change, parse_message
 from gatekeeper.policy import OverridePolicy, parse_policy
 from tests.ghserver import GHServer
+from tests.support.signing_keys import keygen, pub
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "terraform"
 PROD_DB = FIXTURES / "replace_prod_db" / "plan.json"
 AWKWARD = FIXTURES / "for_each_awkward_keys" / "plan.json"
@@ -49,20 +49,6 @@ POLICY = (
     f"overrides: {{namespace_domain: {DOMAIN}, max_lifetime: 3h}}\n"
 )
 SIGNERS_PATH = ".github/gatekeeper/allowed_signers"
-
-
-def keygen(directory: Path, name: str, kind: str = "ed25519", passphrase: str = "") -> Path:
-    path = directory / name
-    extra = ["-b", "256"] if kind == "ecdsa" else []
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", kind, *extra, "-N", passphrase, "-C", name, "-f", str(path)],
-        check=True,
-    )
-    return path
-
-
-def pub(key: Path) -> str:
-    return Path(f"{key}.pub").read_text().strip()
 
 
 @pytest.fixture(scope="module")
@@ -649,7 +635,7 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     from gatekeeper.adapters.sign_github import PullHead
     from gatekeeper.commands.check import analyze_args
 
-    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "terraform" / "nested_modules"
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "terraform" / "nested_modules"
     policy = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="p.yml")
     argv = [
         "--plan",
