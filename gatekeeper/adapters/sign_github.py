@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.adapters.github import GitHubClient, NotFound, file_facts
+from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.adapters.github_errors import NotFound
+from gatekeeper.adapters.github_facts import file_facts
 from gatekeeper.errors import ApiError, OverrideError
 from gatekeeper.facts import ChangedFile
 

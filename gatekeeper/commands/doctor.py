@@ -16,7 +16,8 @@ from typing import Any
 
 from gatekeeper import defaults
 from gatekeeper import setupcheck as sc
-from gatekeeper.adapters.github import GitHubClient, NotFound
+from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.adapters.github_errors import NotFound
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text, read_trust_root
 from gatekeeper.errors import EXIT_INPUT, ApiError, ConfigError, EventError, GatekeeperError
 from gatekeeper.render.escape import terminal

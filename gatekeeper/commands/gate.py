@@ -28,7 +28,8 @@ from typing import Any
 from gatekeeper import approvals as approvals_mod
 from gatekeeper import defaults
 from gatekeeper.adapters import actions
-from gatekeeper.adapters.github import ApiUnavailable, GitHubClient, NotFound, RetryPolicy
+from gatekeeper.adapters.github import GitHubClient, RetryPolicy
+from gatekeeper.adapters.github_errors import ApiUnavailable, NotFound
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text, read_trust_root
 from gatekeeper.authorship import Authorship, assess
 from gatekeeper.classify import Analysis, analyze

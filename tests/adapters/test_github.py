@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.adapters.github import (
-    ApiUnavailable,
-    GitHubClient,
-    NotFound,
-    RetryPolicy,
-    pr_facts,
-    rate_limit_wait,
-)
+from gatekeeper.adapters.github import GitHubClient, RetryPolicy, rate_limit_wait
+from gatekeeper.adapters.github_errors import ApiUnavailable, NotFound
+from gatekeeper.adapters.github_facts import pr_facts
 from gatekeeper.approvals import evaluate
 from gatekeeper.authorship import assess
 from gatekeeper.errors import ApiError
@@ -356,7 +351,7 @@ def test_many_artifacts_and_jobs_are_paged_and_downloaded_in_parallel(
 
 
 def test_downloads_stop_at_the_time_budget(gh_server: GHServer) -> None:
-    from gatekeeper.adapters.github import ApiUnavailable
+    from gatekeeper.adapters.github_errors import ApiUnavailable
 
     st = gh_server.state
     pr = scene(st)
