@@ -253,6 +253,7 @@ class GitHubClient:
 
     # --------------------------------------------------------------------- primitives
     def get_json(self, url: str, params: Mapping[str, Any] | None = None, *, what: str) -> Any:
+        """GitHub's JSON for one GET request (with the retries of `_call`)."""
         _, data = self._call(
             what, lambda: self._req.requestJsonAndCheck("GET", url, parameters=dict(params or {}))
         )
@@ -454,6 +455,7 @@ class GitHubClient:
 
     # ----------------------------------------------------------------- actions runs
     def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]:
+        """The workflow runs of `event` for `head_sha`, every page."""
         runs = self.paginate(
             f"/repos/{repo}/actions/runs",
             {"head_sha": head_sha, "event": event},
@@ -710,6 +712,7 @@ class GitHubClient:
         return [r for r in runs if isinstance(r, dict)]
 
     def commit_comments(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The comments on commit `sha` (JSON objects), every page."""
         items = self.paginate(
             f"/repos/{repo}/commits/{sha}/comments", what=f"list the comments of {sha[:12]}"
         )

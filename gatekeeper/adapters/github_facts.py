@@ -52,6 +52,7 @@ def _git_actor(user: Any, git: Any) -> Actor:
 
 
 def commit_facts(c: Any) -> CommitFacts:
+    """One entry of `pulls/N/commits` as CommitFacts."""
     sha = need(c, str, "sha")
     message = dig(c, "commit", "message")
     return CommitFacts(
@@ -64,6 +65,7 @@ def commit_facts(c: Any) -> CommitFacts:
 
 
 def review_facts(r: Any) -> ReviewFacts:
+    """One entry of `pulls/N/reviews` as ReviewFacts."""
     user = dig(r, "user")
     assoc = dig(r, "author_association")
     return ReviewFacts(
@@ -77,6 +79,7 @@ def review_facts(r: Any) -> ReviewFacts:
 
 
 def comment_facts(c: Any) -> CommentFacts:
+    """One issue comment as CommentFacts."""
     user = dig(c, "user")
     body = dig(c, "body")
     updated = dig(c, "updated_at")
@@ -92,6 +95,7 @@ def comment_facts(c: Any) -> CommentFacts:
 
 
 def file_facts(f: Any) -> ChangedFile:
+    """One entry of `pulls/N/files` as a ChangedFile."""
     prev = dig(f, "previous_filename")
     return ChangedFile(
         path=need(f, str, "filename"),
@@ -108,6 +112,7 @@ def pr_facts(
     comments: Iterable[Any],
     files: Iterable[Any],
 ) -> PullRequestFacts:
+    """The PR object and its lists as one PullRequestFacts snapshot."""
     author = actor(need(pr, dict, "user"))
     assert author is not None
     labels = tuple(

@@ -44,6 +44,7 @@ class PullHead:
 
 
 def token_from_env(env: Mapping[str, str]) -> str:
+    """$GITHUB_TOKEN, else $GH_TOKEN; OverrideError when neither is set."""
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         value = env.get(name, "").strip()
         if value:
@@ -52,6 +53,7 @@ def token_from_env(env: Mapping[str, str]) -> str:
 
 
 def api_url_from(option: str | None, env: Mapping[str, str]) -> str:
+    """The API URL: --api-url, else $GITHUB_API_URL, else api.github.com (no trailing /)."""
     url = (option or env.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip().rstrip("/")
     if not re.match(r"https?://[^/\s]+", url):
         raise OverrideError(
@@ -62,12 +64,14 @@ def api_url_from(option: str | None, env: Mapping[str, str]) -> str:
 
 
 def check_repository(text: str) -> str:
+    """`text` when it is OWNER/NAME; else OverrideError."""
     if not _REPO.fullmatch(text):
         raise OverrideError(f"--repo {text!r} is not OWNER/NAME", "e.g. --repo acme/infra")
     return text
 
 
 def open_client(token: str, api_url: str) -> GitHubClient:
+    """The gate's own client (retries, pagination, errors as ApiError)."""
     return GitHubClient(token, api_url)
 
 
@@ -131,6 +135,7 @@ def read_pull(client: GitHubClient, repo: str, number: int) -> PullHead:
 
 
 def read_head_sha(client: GitHubClient, repo: str, number: int) -> str:
+    """The PR's current head commit, read again just before posting."""
     try:
         pr = client.get_json(f"/repos/{repo}/pulls/{number}", what=f"read PR #{number}")
     except ApiError as exc:

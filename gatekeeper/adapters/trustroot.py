@@ -28,6 +28,7 @@ class TrustRoot:
         return f"{path}@{self.sha[:12]}"
 
     def record(self) -> dict[str, str]:
+        """Where the trust root was read, for the report and the decision record."""
         return {"branch": self.branch, "sha": self.sha, "policy": self.policy.source}
 
 

@@ -180,6 +180,8 @@ def prepare(
     reason: str,
     now: datetime,
 ) -> Prepared:
+    """Everything fetched and checked before the human is asked (OverrideError when the
+    gate could not count an override for this PR)."""
     pull = gh.read_pull(client, args.repo, args.pr)
     if pull.merged or pull.state != "open":
         raise OverrideError(
@@ -248,6 +250,7 @@ def prepare(
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit code of `gatekeeper sign`: 0 signed (and posted with --post); errors raise (exit 2)."""
     if args.apply:
         from gatekeeper.commands.sign_apply import run_apply
 

@@ -39,6 +39,7 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    """Exit code of `gatekeeper sign --apply`: 0 signed (and posted with --post)."""
     from gatekeeper.commands.verify import Verifier
 
     if args.pr is not None:

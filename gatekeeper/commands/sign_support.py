@@ -86,6 +86,7 @@ class PlanInput:
 
     @property
     def bundle_path(self) -> str | None:
+        """How the bundles are named in the preview; None for plan files."""
         if len(self.bundles) > 3:
             return f"{len(self.bundles)} bundles ({self.bundles[0][0]}, ...)"
         return ", ".join(p for p, _ in self.bundles) if self.bundles else None

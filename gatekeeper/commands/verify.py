@@ -103,6 +103,7 @@ def _setting(flag: Any, env: Mapping[str, str], name: str, what: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit code of `gatekeeper verify`: 0 may proceed, 1 not approved, 2 bad input."""
     from gatekeeper.adapters.files import read_plans
     from gatekeeper.commands.check import plan_args
 
@@ -168,6 +169,7 @@ class Verifier:
         self.analysis: Analysis | None = None
 
     def verify(self, plans: Any) -> Verdict:
+        """The verdict; a GitHub failure is "not verified" (exit 1 or 2), never "may proceed"."""
         try:
             return self._verify(plans)
         except ApiError as exc:
@@ -371,6 +373,7 @@ class Verifier:
         )
 
     def sign_command(self) -> str:
+        """The `gatekeeper sign --apply` command line that would unblock this run."""
         return (
             f"gatekeeper sign --apply --repo {self.repo} --commit {self.sha} --run-id "
             f"{self.run_id} --bundle gatekeeper-bundle.json --key ~/.ssh/id_ed25519_sk "

@@ -90,10 +90,12 @@ def apply_context(
 
 
 def apply_namespace(policy: OverridePolicy) -> str | None:
+    """The SSHSIG namespace of apply overrides under this policy; None when not configured."""
     return APPLY_OVERRIDE.namespace(policy)
 
 
 def check_apply_message(m: ApplyOverrideMessage) -> None:
+    """Raise MalformedOverride unless every field is renderable and in range."""
     if not REPOSITORY.fullmatch(m.repository):
         raise MalformedOverride("repository: expected owner/name")
     if not COMMIT_SHA.fullmatch(m.commit_sha):

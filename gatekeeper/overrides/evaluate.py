@@ -176,6 +176,7 @@ class OverrideEvaluation:
 
     @property
     def satisfied(self) -> bool:
+        """Overrides are available and enough distinct principals counted."""
         return self.available and len(self.principals) >= self.required
 
 
@@ -210,6 +211,7 @@ class OverrideKind:
     describe: Callable[[FieldMismatch, Any, Any], str]
 
     def namespace(self, policy: OverridePolicy) -> str | None:
+        """The SSHSIG namespace under this policy; None without overrides.namespace_domain."""
         domain = policy.namespace_domain
         return self.namespace_prefix + domain if domain else None
 

@@ -58,6 +58,7 @@ class OverrideMessage:
 
 
 def override_namespace(domain: str) -> str:
+    """The PR override SSHSIG namespace for an organisation domain."""
     return NAMESPACE_PREFIX + domain
 
 
@@ -67,10 +68,12 @@ def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
 
 
 def format_time(when: datetime) -> str:
+    """UTC, whole seconds, `YYYY-MM-DDTHH:MM:SSZ` (as the message carries it)."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_change(change: Change) -> str:
+    """`ACTION "ADDRESS"` with the address as ASCII-escaped JSON."""
     action, address = change
     return f"{action} {json.dumps(address, ensure_ascii=True)}"
 
@@ -175,6 +178,7 @@ class MessageLines:
         self.pos = 1
 
     def take(self, key: str) -> str:
+        """The value of the next line, which must be `key: value`; else MalformedOverride."""
         prefix = f"{key}: "
         lines, pos = self.lines, self.pos
         if pos >= len(lines) or not lines[pos].startswith(prefix):
@@ -184,6 +188,7 @@ class MessageLines:
         return lines[pos][len(prefix) :]
 
     def number(self, key: str) -> int:
+        """The next line's value as a positive integer; else MalformedOverride."""
         value = self.take(key)
         if not NUMBER.fullmatch(value):
             raise MalformedOverride(f"{key}: not a positive integer: {_clip(value)}")

@@ -91,6 +91,7 @@ class PublicKey:
 
     @property
     def fingerprint(self) -> str:
+        """ "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it."""
         return fingerprint(self.blob)
 
     def openssh(self) -> str:
@@ -125,6 +126,7 @@ class VerifiedSignature:
 
 
 def fingerprint(blob: bytes) -> str:
+    """ "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it."""
     digest = base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii")
     return "SHA256:" + digest.rstrip("=")
 
