@@ -21,15 +21,24 @@ Never duplicated:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from gatekeeper.adapters.github import COMMENT_RETRY_WAITS, GitHubClient
 from gatekeeper.errors import ApiError
 
-Action = Literal["created", "updated", "unchanged"]
+
+class Action(enum.StrEnum):
+    """What upsert_sticky_comment did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
 # The waits before re-listing after a create whose answer was lost (adapters.github).
 RETRY_DELAYS = COMMENT_RETRY_WAITS
 # How far before "now" a comment missing from the gate's snapshot can have been created: the
@@ -147,7 +156,7 @@ def upsert_sticky_comment(
     else:
         mine = list_own_marked(client, repo, pr_number, marker, self_login)
     if mine:
-        return "updated" if _keep_one(client, repo, mine, body) else "unchanged"
+        return Action.UPDATED if _keep_one(client, repo, mine, body) else Action.UNCHANGED
 
     landed: list[_Comment] = []
 
@@ -181,8 +190,8 @@ def upsert_sticky_comment(
         )
     edited = _keep_one(client, repo, mine, body)
     if created_id is not None and mine[0].id == created_id:
-        return "created"
+        return Action.CREATED
     if created_id is None and not edited:
-        return "created"  # our create landed although its answer was lost
+        return Action.CREATED  # our create landed although its answer was lost
     # Another run's comment won the race: ours is gone, theirs now carries this body.
-    return "updated" if edited else "unchanged"
+    return Action.UPDATED if edited else Action.UNCHANGED

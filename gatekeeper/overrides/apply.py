@@ -25,6 +25,7 @@ from gatekeeper.classify import Analysis
 from gatekeeper.overrides.allowed_signers import AllowedSigners
 from gatekeeper.overrides.blocks import fenced_comment
 from gatekeeper.overrides.evaluate import (
+    BoundField,
     CommentLike,
     FieldMismatch,
     OverrideEvaluation,
@@ -144,11 +145,11 @@ def parse_apply_message(data: bytes) -> ApplyOverrideMessage:
 def _mismatches(m: ApplyOverrideMessage, expected: ApplyContext) -> tuple[FieldMismatch, ...]:
     out: list[FieldMismatch] = []
     if m.repository.casefold() != expected.repository.casefold():
-        out.append(FieldMismatch("repository", expected.repository, m.repository))
+        out.append(FieldMismatch(BoundField.REPOSITORY, expected.repository, m.repository))
     if m.commit_sha != expected.commit_sha.lower():
-        out.append(FieldMismatch("commit_sha", expected.commit_sha, m.commit_sha))
+        out.append(FieldMismatch(BoundField.COMMIT_SHA, expected.commit_sha, m.commit_sha))
     if m.run_id != expected.run_id:
-        out.append(FieldMismatch("run_id", str(expected.run_id), str(m.run_id)))
+        out.append(FieldMismatch(BoundField.RUN_ID, str(expected.run_id), str(m.run_id)))
     return (*out, *digest_mismatches(m, expected.plan_sha256, expected.changes))
 
 

@@ -124,9 +124,21 @@ _SIG_REJECTIONS = {
 }
 
 
+class BoundField(enum.StrEnum):
+    """A field an override binds (both message types); the values are the message's keys."""
+
+    REPOSITORY = "repository"
+    PULL_REQUEST = "pull_request"
+    HEAD_SHA = "head_sha"
+    COMMIT_SHA = "commit_sha"
+    RUN_ID = "run_id"
+    PLAN_SHA256 = "plan_sha256"
+    CHANGES = "changes"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldMismatch:
-    field: str
+    field: BoundField
     expected: str
     got: str
 
@@ -481,7 +493,7 @@ def _check_not_counted(audit: OverrideAudit, counted: dict[str, OverrideAudit]) 
 
 def describe_mismatch(mismatch: FieldMismatch, m: SignedFields, expected: Any) -> str:
     """One differing field, for the rejection text (`expected.changes`: the gate's list)."""
-    if mismatch.field != "changes":
+    if mismatch.field is not BoundField.CHANGES:
         return f"{mismatch.field} (expected {mismatch.expected}, got {mismatch.got})"
     want = sort_changes(expected.changes)
     missing = [format_change(c) for c in want if c not in m.changes]
@@ -497,11 +509,13 @@ def describe_mismatch(mismatch: FieldMismatch, m: SignedFields, expected: Any) -
 def _mismatches(m: OverrideMessage, expected: OverrideContext) -> tuple[FieldMismatch, ...]:
     out: list[FieldMismatch] = []
     if m.repository.casefold() != expected.repository.casefold():  # GitHub ignores case
-        out.append(FieldMismatch("repository", expected.repository, m.repository))
+        out.append(FieldMismatch(BoundField.REPOSITORY, expected.repository, m.repository))
     if m.pull_request != expected.pull_request:
-        out.append(FieldMismatch("pull_request", str(expected.pull_request), str(m.pull_request)))
+        out.append(
+            FieldMismatch(BoundField.PULL_REQUEST, str(expected.pull_request), str(m.pull_request))
+        )
     if m.head_sha != expected.head_sha.lower():
-        out.append(FieldMismatch("head_sha", expected.head_sha, m.head_sha))
+        out.append(FieldMismatch(BoundField.HEAD_SHA, expected.head_sha, m.head_sha))
     return (*out, *digest_mismatches(m, expected.plan_sha256, expected.changes))
 
 
@@ -511,12 +525,12 @@ def digest_mismatches(
     """The plan digest and change list a message must bind (both message types)."""
     out = []
     if m.plan_sha256 != plan_sha256.lower():
-        out.append(FieldMismatch("plan_sha256", plan_sha256, m.plan_sha256))
+        out.append(FieldMismatch(BoundField.PLAN_SHA256, plan_sha256, m.plan_sha256))
     want = sort_changes(changes)
     if m.changes != want:
         out.append(
             FieldMismatch(
-                "changes",
+                BoundField.CHANGES,
                 "; ".join(format_change(c) for c in want),
                 "; ".join(format_change(c) for c in m.changes),
             )
