@@ -30,7 +30,7 @@ from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import GitHubClient, RetryPolicy
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, ApiError, ConfigError, EventError
+from gatekeeper.errors import EXIT_BLOCK, ApiError, ConfigError, EventError
 from gatekeeper.policy import Policy, parse_policy
 from gatekeeper.record import DecisionRecord, RecordError, find_records, parse
 from gatekeeper.verify import Verdict, compare_with_record, nothing_gated, refuse_forgeable
@@ -319,7 +319,7 @@ class Verifier:
         if not settings.enabled:
             return Verdict(EXIT_BLOCK, "signed apply overrides are disabled by the policy")
         from gatekeeper.overrides.allowed_signers import parse_allowed_signers
-        from gatekeeper.overrides.apply import evaluate_apply_overrides
+        from gatekeeper.overrides.apply import apply_override_verdict, evaluate_apply_overrides
         from gatekeeper.overrides.evaluate import OverrideComment
 
         # The trust root at the commit itself (it is on the default branch), read as the
@@ -349,28 +349,7 @@ class Verifier:
             settings,
             datetime.now(UTC),
         )
-        lines = tuple(
-            f"apply override {b.comment_url or b.comment_id}: "
-            + (f"counted ({b.principal})" if b.counted else f"rejected: {b.detail}")
-            for b in result.blocks
-        )
-        if result.satisfied:
-            who = ", ".join(result.principals)
-            n = len(analysis.gated)
-            return Verdict(
-                EXIT_ALLOW,
-                f"may proceed: signed apply override ({who}) for {n} gated "
-                f"change{'s' if n != 1 else ''} in run {self.run_id}",
-                lines,
-            )
-        if not result.available:
-            lines = (f"unavailable: {result.unavailable_reason}", *lines)
-        return Verdict(
-            EXIT_BLOCK,
-            f"not approved: no signed apply override counts ({len(result.principals)} of "
-            f"{result.required} required)",
-            lines,
-        )
+        return apply_override_verdict(result, len(analysis.gated), self.run_id)
 
     def sign_command(self) -> str:
         """The `gatekeeper sign --apply` command line that would unblock this run."""

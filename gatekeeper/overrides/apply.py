@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from gatekeeper.classify import Analysis
+from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK
 from gatekeeper.overrides.allowed_signers import AllowedSigners
 from gatekeeper.overrides.blocks import fenced_comment
 from gatekeeper.overrides.evaluate import (
@@ -46,6 +47,7 @@ from gatekeeper.overrides.message import (
     signed_tail_lines,
 )
 from gatekeeper.policy import OverridePolicy
+from gatekeeper.verify import Verdict
 
 APPLY_INFO_STRING = "gatekeeper-apply-override"
 APPLY_HEADER = "gatekeeper-apply-override v1"
@@ -191,3 +193,28 @@ def format_apply_comment(message: ApplyOverrideMessage, signature: str) -> str:
         f"{format_time(message.expires_at)}."
     )
     return fenced_comment(summary, APPLY_INFO_STRING, render_apply_message(message), signature)
+
+
+def apply_override_verdict(result: OverrideEvaluation, gated: int, run_id: int) -> Verdict:
+    """verify's verdict from the apply overrides on the commit (`gated`: how many changes)."""
+    lines = tuple(
+        f"apply override {b.comment_url or b.comment_id}: "
+        + (f"counted ({b.principal})" if b.counted else f"rejected: {b.detail}")
+        for b in result.blocks
+    )
+    if result.satisfied:
+        who = ", ".join(result.principals)
+        return Verdict(
+            EXIT_ALLOW,
+            f"may proceed: signed apply override ({who}) for {gated} gated "
+            f"change{'s' if gated != 1 else ''} in run {run_id}",
+            lines,
+        )
+    if not result.available:
+        lines = (f"unavailable: {result.unavailable_reason}", *lines)
+    return Verdict(
+        EXIT_BLOCK,
+        f"not approved: no signed apply override counts ({len(result.principals)} of "
+        f"{result.required} required)",
+        lines,
+    )
