@@ -4,7 +4,7 @@ The plan about to be applied is classified under the default branch's policy. No
 it may proceed. Otherwise its gated changes must be exactly the ones the gate approved for the
 PR that brought the commit (the decision record, gatekeeper.gate.record), by the same digest
 (classify.plan_digest); `apply.subset` also accepts a strict subset. Or a signed apply
-override (gatekeeper.apply_override) must cover this commit, run and plan.
+override (gatekeeper.overrides.apply) must cover this commit, run and plan.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ ELSEWHERE = {
         "Terraform's own commands (examples/apply.yml); fixtures/terraform are their output"
     ),
     'GITHUB_TOKEN=... gatekeeper verify --plan tfplan.json --commit "$GITHUB_SHA"': (
-        "needs GitHub: tests/test_verify_command.py against tests/ghserver"
+        "needs GitHub: tests/commands/test_verify.py against tests/ghserver"
     ),
     "terraform apply tfplan": "Terraform's own command, after verify (examples/apply.yml)",
     ".venv/bin/python scripts/bench_gate_matrix.py # --legs 300 --changes 30000 --repeat 3": (
@@ -73,7 +73,7 @@ ELSEWHERE = {
     ),
     "gatekeeper sign --repo acme/infra --pr 1234 --key ~/.ssh/gatekeeper_sk --plan "
     'prod=plan.json --reason "INC-4711 rotate master credentials" --post': (
-        "needs GitHub: tests/test_sign_command.py against tests/ghserver"
+        "needs GitHub: tests/commands/test_sign.py against tests/ghserver"
     ),
 }
 # The newcomer command's install part runs in .ci/run (fresh clone); its `gatekeeper check`

@@ -46,6 +46,7 @@ def get_input(env: Mapping[str, str], name: str) -> str | None:
 
 
 def input_flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """An action input as a boolean (true/yes/1/on, false/no/0/off); `default` when unset."""
     value = get_input(env, name)
     if value is None:
         return default
@@ -72,6 +73,7 @@ class ActionsEnv:
 
     @property
     def run_url(self) -> str | None:
+        """The URL of this workflow run; None outside Actions."""
         if not self.run_id:
             return None
         return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
@@ -119,6 +121,7 @@ def read_env(env: Mapping[str, str]) -> ActionsEnv:
 
 
 def load_event(path: str) -> dict[str, Any]:
+    """The webhook payload at $GITHUB_EVENT_PATH as a dict; EventError when unreadable."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_EVENT_BYTES + 1)

@@ -41,6 +41,7 @@ def parse_plan_arg(text: str) -> PlanArg:
 
 
 def read_plans(args: list[PlanArg]) -> list[Plan]:
+    """Each plan file (or stdin) read and parsed, in the order given; PlanError on bad input."""
     if not args:
         raise PlanError("no plan given", "pass --plan plan.json (or - for stdin)")
     labels = [a.label for a in args]

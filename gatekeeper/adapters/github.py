@@ -8,13 +8,15 @@
 - Lists are read at per_page=100 by following `Link: rel="next"`, as raw JSON through
   PyGithub's requester: no lazy completion of objects, so no hidden requests.
 - A create that fails ambiguously (timeout, reset, 5xx: it may have been applied) is never
-  blindly repeated: the caller's probe looks for it first (check runs by external_id).
+  blindly repeated: the caller's probe looks for it first (check runs by external_id,
+  comments by `create_comment`'s `find`: the one write path for comments).
 - Library exceptions never escape: they become ApiError (or its subclasses).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import random
 import re
@@ -26,16 +28,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper import __version__
-from gatekeeper.errors import EXIT_BLOCK, EXIT_INPUT, ApiError
-from gatekeeper.pr.facts import (
-    Actor,
-    ChangedFile,
-    CommentFacts,
-    CommitFacts,
-    PullRequestFacts,
-    ReviewFacts,
-    dig,
-)
+from gatekeeper.adapters.github_errors import ApiUnavailable, NotFound
+from gatekeeper.adapters.github_facts import actor, need, pr_facts
+from gatekeeper.errors import ApiError
+from gatekeeper.pr.facts import Actor, PullRequestFacts, dig
 
 if TYPE_CHECKING:
     from github.Requester import Requester
@@ -45,20 +41,11 @@ PER_PAGE = 100
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 # Activity types that put commits on a branch: whoever did one is an operator.
 PUSH_ACTIVITIES = frozenset({"push", "force_push", "branch_creation"})
+# Seconds to wait, after a comment create whose answer was lost, before looking whether it
+# landed anyway; one entry per retry (so 1 + len attempts in all).
+COMMENT_RETRY_WAITS = (2.0, 5.0)
 DOWNLOAD_WORKERS = 8  # parallel artifact downloads (one bundle per matrix leg)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
-
-
-class ApiUnavailable(ApiError):
-    """GitHub kept failing (5xx, timeouts, rate limits) past the time budget: blocked."""
-
-    exit_code = EXIT_BLOCK
-
-
-class NotFound(ApiError):
-    """404: the PR, file or object does not exist (or the token cannot see it)."""
-
-    exit_code = EXIT_INPUT
 
 
 class _Retry(Exception):
@@ -172,11 +159,15 @@ class GitHubClient:
         *,
         idempotent: bool = True,
         probe: Callable[[], T | None] | None = None,
+        waits: Sequence[float] | None = None,
     ) -> T:
         """Run one API request with retries. `what` names it in errors ("read PR #4").
 
         Non-idempotent requests (`idempotent=False`) are retried only when the failure
-        shows the request was not applied (rate limits), or after `probe()` found nothing."""
+        shows the request was not applied (rate limits), or after `probe()` found nothing.
+        `waits`: fixed waits before each retry (so 1 + len(waits) attempts) instead of the
+        policy's exponential backoff; a rate limit's own wait still wins."""
+        max_attempts = self.retry.max_attempts if waits is None else 1 + len(waits)
         attempt = 0
         while True:
             attempt += 1
@@ -185,17 +176,19 @@ class GitHubClient:
             try:
                 return self._once(what, fn)
             except _Retry as r:
-                if attempt >= self.retry.max_attempts:
+                if attempt >= max_attempts:
                     raise ApiUnavailable(
                         f"GitHub API unavailable: {what}: {r.why} (gave up after {attempt} "
                         "attempts)",
                         "the check stays blocked; it is re-evaluated on the next event or re-run",
                     ) from None
-                if r.wait is None:
+                if r.wait is not None:
+                    wait = r.wait
+                elif waits is not None:
+                    wait = waits[attempt - 1]
+                else:
                     wait = min(self.retry.max_backoff, self.retry.backoff * 2 ** (attempt - 1))
                     wait *= 0.5 + random.random() / 2
-                else:
-                    wait = r.wait
                 left = self._deadline - self._clock()
                 if wait > left:
                     raise ApiUnavailable(
@@ -260,6 +253,7 @@ class GitHubClient:
 
     # --------------------------------------------------------------------- primitives
     def get_json(self, url: str, params: Mapping[str, Any] | None = None, *, what: str) -> Any:
+        """GitHub's JSON for one GET request (with the retries of `_call`)."""
         _, data = self._call(
             what, lambda: self._req.requestJsonAndCheck("GET", url, parameters=dict(params or {}))
         )
@@ -382,13 +376,13 @@ class GitHubClient:
     def default_branch(self, repo: str) -> str:
         """The repository's default branch (when the PR object did not name it)."""
         data = self.get_json(f"/repos/{repo}", what=f"read repository {repo}")
-        return str(_need(data, str, "default_branch"))
+        return str(need(data, str, "default_branch"))
 
     def branch_head(self, repo: str, branch: str) -> str:
         """The commit a branch points at now (GET /repos/{o}/{r}/branches/{branch})."""
         q = urllib.parse.quote(branch, safe="")
         data = self.get_json(f"/repos/{repo}/branches/{q}", what=f"read branch {branch}")
-        return str(_need(data, str, "commit", "sha"))
+        return str(need(data, str, "commit", "sha"))
 
     def open_pulls_for_head(self, repo: str, sha: str) -> list[tuple[int, str]]:
         """(number, base ref) of every open PR of `repo` whose head commit is `sha`."""
@@ -399,7 +393,7 @@ class GitHubClient:
         for p in pulls:
             if dig(p, "state") != "open" or dig(p, "head", "sha") != sha:
                 continue
-            out.append((_need(p, int, "number"), _need(p, str, "base", "ref")))
+            out.append((need(p, int, "number"), need(p, str, "base", "ref")))
         return sorted(set(out))
 
     def check_runs_named(self, repo: str, sha: str, name: str) -> list[dict[str, Any]]:
@@ -461,6 +455,7 @@ class GitHubClient:
 
     # ----------------------------------------------------------------- actions runs
     def workflow_runs(self, repo: str, head_sha: str, event: str) -> list[dict[str, Any]]:
+        """The workflow runs of `event` for `head_sha`, every page."""
         runs = self.paginate(
             f"/repos/{repo}/actions/runs",
             {"head_sha": head_sha, "event": event},
@@ -643,6 +638,49 @@ class GitHubClient:
             ),
         )
 
+    # ---------------------------------------------------------------------- comments
+    def create_comment(
+        self,
+        url: str,
+        body: str,
+        *,
+        what: str,
+        find: Callable[[], dict[str, Any] | None],
+        waits: Sequence[float] = COMMENT_RETRY_WAITS,
+    ) -> dict[str, Any]:
+        """POST `{"body": body}` to a comments URL (a PR's, a commit's); GitHub's JSON for the
+        new comment. The one write path for comments: sent once, and after a failure that
+        may have been applied anyway (timeout, reset, 5xx) it waits, then `find()` looks for
+        the comment (GitHub's JSON for it, or None) before trying again."""
+
+        def create() -> dict[str, Any]:
+            _, data = self._req.requestJsonAndCheck("POST", url, input={"body": body})
+            if not isinstance(data, dict):
+                raise ValueError("the created comment is not a JSON object")
+            return data
+
+        return self._call(what, create, idempotent=False, probe=find, waits=waits)
+
+    def edit_comment(self, repo: str, comment_id: int, body: str) -> dict[str, Any]:
+        """Replace an issue comment's body (repeating it is harmless); GitHub's JSON for it."""
+        _, data = self._call(
+            f"edit comment {comment_id}",
+            lambda: self._req.requestJsonAndCheck(
+                "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", input={"body": body}
+            ),
+        )
+        return data if isinstance(data, dict) else {}
+
+    def delete_comment(self, repo: str, comment_id: int) -> None:
+        """Delete an issue comment; one that is already gone (404) is fine."""
+        with contextlib.suppress(NotFound):
+            self._call(
+                f"delete comment {comment_id}",
+                lambda: self._req.requestJsonAndCheck(
+                    "DELETE", f"/repos/{repo}/issues/comments/{comment_id}"
+                ),
+            )
+
     # ---------------------------------------------------- the apply guard (verify)
     def compare_status(self, repo: str, base: str, head: str) -> str:
         """GitHub's comparison of two commits: identical, ahead, behind or diverged
@@ -653,7 +691,7 @@ class GitHubClient:
             {"per_page": 1},
             what=f"compare {head[:12]} with {base}",
         )
-        return str(_need(data, str, "status"))
+        return str(need(data, str, "status"))
 
     def pulls_for_commit(self, repo: str, sha: str) -> list[dict[str, Any]]:
         """The pull requests GitHub associates with a commit: for a commit on the default
@@ -674,6 +712,7 @@ class GitHubClient:
         return [r for r in runs if isinstance(r, dict)]
 
     def commit_comments(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The comments on commit `sha` (JSON objects), every page."""
         items = self.paginate(
             f"/repos/{repo}/commits/{sha}/comments", what=f"list the comments of {sha[:12]}"
         )
@@ -691,142 +730,3 @@ def _clip(text: str, limit: int) -> str:
         return text
     note = "\n\n... (truncated; the full report is in the job summary)"
     return text[: limit - len(note)] + note
-
-
-# ----------------------------------------------------------------- JSON -> facts (pure)
-
-
-class _Shape(ApiUnavailable):
-    pass
-
-
-def _need(doc: Any, kind: type, *path: str) -> Any:
-    value = dig(doc, *path)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _Shape(
-            f"unexpected GitHub response: {'.'.join(path)} is not a {kind.__name__}",
-            "a GitHub API change, or a proxy altering responses",
-        )
-    return value
-
-
-def actor(user: Any, *, email: str | None = None, name: str | None = None) -> Actor | None:
-    """A GitHub user object (simple-user) as an Actor; None for null (deleted account)."""
-    if user is None:
-        return None if email is None and name is None else Actor(None, None, None, email, name)
-    uid = _need(user, int, "id")
-    login = _need(user, str, "login")
-    typ = user.get("type") if isinstance(user.get("type"), str) else None
-    return Actor(uid, login, typ, email, name)
-
-
-def _git_actor(user: Any, git: Any) -> Actor:
-    email = dig(git, "email")
-    name = dig(git, "name")
-    email = email if isinstance(email, str) and email else None
-    name = name if isinstance(name, str) and name else None
-    a = actor(user, email=email, name=name) if isinstance(user, dict) else None
-    return a or Actor(None, None, None, email, name)
-
-
-def commit_facts(c: Any) -> CommitFacts:
-    sha = _need(c, str, "sha")
-    message = dig(c, "commit", "message")
-    return CommitFacts(
-        sha=sha,
-        author=_git_actor(dig(c, "author"), dig(c, "commit", "author")),
-        committer=_git_actor(dig(c, "committer"), dig(c, "commit", "committer")),
-        message=message if isinstance(message, str) else "",
-        verified=dig(c, "commit", "verification", "verified") is True,
-    )
-
-
-def review_facts(r: Any) -> ReviewFacts:
-    user = dig(r, "user")
-    assoc = dig(r, "author_association")
-    return ReviewFacts(
-        id=_need(r, int, "id"),
-        user=actor(user) if isinstance(user, dict) else None,
-        state=_need(r, str, "state").upper(),
-        commit_id=dig(r, "commit_id") if isinstance(dig(r, "commit_id"), str) else None,
-        submitted_at=dig(r, "submitted_at") if isinstance(dig(r, "submitted_at"), str) else None,
-        author_association=assoc.upper() if isinstance(assoc, str) else None,
-    )
-
-
-def comment_facts(c: Any) -> CommentFacts:
-    user = dig(c, "user")
-    body = dig(c, "body")
-    updated = dig(c, "updated_at")
-    url = dig(c, "html_url")
-    return CommentFacts(
-        id=_need(c, int, "id"),
-        user=actor(user) if isinstance(user, dict) else None,
-        body=body if isinstance(body, str) else "",
-        created_at=_need(c, str, "created_at"),
-        updated_at=updated if isinstance(updated, str) else None,
-        url=url if isinstance(url, str) else "",
-    )
-
-
-def file_facts(f: Any) -> ChangedFile:
-    prev = dig(f, "previous_filename")
-    return ChangedFile(
-        path=_need(f, str, "filename"),
-        status=dig(f, "status") if isinstance(dig(f, "status"), str) else "modified",
-        previous_path=prev if isinstance(prev, str) else None,
-    )
-
-
-def pr_facts(
-    repo: str,
-    pr: Any,
-    commits: Iterable[Any],
-    reviews: Iterable[Any],
-    comments: Iterable[Any],
-    files: Iterable[Any],
-) -> PullRequestFacts:
-    author = actor(_need(pr, dict, "user"))
-    assert author is not None
-    labels = tuple(
-        str(lb["name"]) for lb in dig(pr, "labels") or [] if isinstance(lb, dict) and "name" in lb
-    )
-    head_repo = dig(pr, "head", "repo", "full_name")
-    body = dig(pr, "body")
-    clist = tuple(commit_facts(c) for c in commits)
-    flist = tuple(file_facts(f) for f in files)
-    # Fail closed: the counts are what tells a truncated list (250 commits, 3000 files) from
-    # a complete one; without them the unseen commits and files could not be noticed.
-    n_commits = _need(pr, int, "commits")
-    n_files = _need(pr, int, "changed_files")
-    if n_commits < 0 or n_files < 0:
-        raise _Shape(
-            "unexpected GitHub response: a negative commits or changed_files count",
-            "a GitHub API change, or a proxy altering responses",
-        )
-    default_branch = dig(pr, "base", "repo", "default_branch")
-    head_owner = dig(pr, "head", "repo", "owner", "login")
-    return PullRequestFacts(
-        repository=repo,
-        number=_need(pr, int, "number"),
-        author=author,
-        head_sha=_need(pr, str, "head", "sha"),
-        base_sha=_need(pr, str, "base", "sha"),
-        head_ref=_need(pr, str, "head", "ref"),
-        base_ref=_need(pr, str, "base", "ref"),
-        head_repository=head_repo if isinstance(head_repo, str) else None,
-        title=str(dig(pr, "title") or ""),
-        body=body if isinstance(body, str) else "",
-        labels=labels,
-        draft=dig(pr, "draft") is True,
-        state=str(dig(pr, "state") or "open"),
-        merged=dig(pr, "merged") is True,
-        commits_count=n_commits,
-        changed_files_count=n_files,
-        default_branch=default_branch if isinstance(default_branch, str) else None,
-        head_owner=head_owner if isinstance(head_owner, str) else None,
-        commits=clist,
-        reviews=tuple(review_facts(r) for r in reviews),
-        comments=tuple(comment_facts(c) for c in comments),
-        files=flist,
-    )

@@ -2,26 +2,28 @@
 
 Built on the gate's client (`adapters.github.GitHubClient`: retries, pagination, contents
 API, errors as ApiError), so both sides read the trust root the same way. Posting the
-comment is the one write: it is sent once, and after an answer that may have been lost it
-is retried only when a fresh listing shows the comment is really not there.
+comment is the one write, through the client's one comment path (`create_comment`): sent
+once, and after an answer that may have been lost it is retried only when a fresh listing
+shows the comment is really not there.
 """
 
 from __future__ import annotations
 
-import http.client
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper.adapters.github import GitHubClient, NotFound, file_facts
+from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.adapters.github_errors import NotFound
+from gatekeeper.adapters.github_facts import file_facts
 from gatekeeper.errors import ApiError, OverrideError
 from gatekeeper.pr.facts import ChangedFile
 
 DEFAULT_API_URL = "https://api.github.com"
-POST_ATTEMPTS = 2
 _REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
 _SHA = re.compile(r"[0-9a-f]{40}")
+_PASTE = "paste the comment printed above into the PR yourself"
 _TOKEN_HINT = "export GITHUB_TOKEN (or GH_TOKEN), e.g. `export GH_TOKEN=$(gh auth token)`"
 
 
@@ -42,6 +44,7 @@ class PullHead:
 
 
 def token_from_env(env: Mapping[str, str]) -> str:
+    """$GITHUB_TOKEN, else $GH_TOKEN; OverrideError when neither is set."""
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         value = env.get(name, "").strip()
         if value:
@@ -50,6 +53,7 @@ def token_from_env(env: Mapping[str, str]) -> str:
 
 
 def api_url_from(option: str | None, env: Mapping[str, str]) -> str:
+    """The API URL: --api-url, else $GITHUB_API_URL, else api.github.com (no trailing /)."""
     url = (option or env.get("GITHUB_API_URL", "") or DEFAULT_API_URL).strip().rstrip("/")
     if not re.match(r"https?://[^/\s]+", url):
         raise OverrideError(
@@ -60,12 +64,14 @@ def api_url_from(option: str | None, env: Mapping[str, str]) -> str:
 
 
 def check_repository(text: str) -> str:
+    """`text` when it is OWNER/NAME; else OverrideError."""
     if not _REPO.fullmatch(text):
         raise OverrideError(f"--repo {text!r} is not OWNER/NAME", "e.g. --repo acme/infra")
     return text
 
 
 def open_client(token: str, api_url: str) -> GitHubClient:
+    """The gate's own client (retries, pagination, errors as ApiError)."""
     return GitHubClient(token, api_url)
 
 
@@ -129,6 +135,7 @@ def read_pull(client: GitHubClient, repo: str, number: int) -> PullHead:
 
 
 def read_head_sha(client: GitHubClient, repo: str, number: int) -> str:
+    """The PR's current head commit, read again just before posting."""
     try:
         pr = client.get_json(f"/repos/{repo}/pulls/{number}", what=f"read PR #{number}")
     except ApiError as exc:
@@ -139,15 +146,6 @@ def read_head_sha(client: GitHubClient, repo: str, number: int) -> str:
 
 def _norm(body: str) -> str:
     return body.replace("\r\n", "\n").strip()
-
-
-def _find_posted(client: GitHubClient, url: str, what: str, body: str) -> str | None:
-    comments = client.paginate(url, what=f"list comments of {what}")
-    want = _norm(body)
-    for c in comments:
-        if isinstance(c, dict) and isinstance(c.get("body"), str) and _norm(c["body"]) == want:
-            return str(c.get("html_url") or f"comment {c.get('id')}")
-    return None
 
 
 def post_comment(client: GitHubClient, repo: str, number: int, body: str) -> str:
@@ -161,44 +159,23 @@ def post_commit_comment(client: GitHubClient, repo: str, sha: str, body: str) ->
 
 
 def _post(client: GitHubClient, url: str, target: str, body: str) -> str:
-    import github
-    import requests
-    import urllib3
+    def find() -> dict[str, Any] | None:
+        want = _norm(body)
+        for c in client.paginate(url, what=f"list comments of {target}"):
+            if isinstance(c, dict) and isinstance(c.get("body"), str) and _norm(c["body"]) == want:
+                return c
+        return None
 
-    last = ""
-    for _attempt in range(POST_ATTEMPTS):
-        try:
-            _, data = client.gh.requester.requestJsonAndCheck("POST", url, input={"body": body})
-            if isinstance(data, dict) and data.get("html_url"):
-                return str(data["html_url"])
-            return f"{url} (id {data.get('id') if isinstance(data, dict) else '?'})"
-        except github.GithubException as exc:
-            msg = exc.data.get("message") if isinstance(exc.data, dict) else None
-            last = f"HTTP {exc.status}: {msg or exc}"
-            if exc.status < 500:  # refused, so certainly not applied
-                hint = (
-                    f"the token is invalid or expired; {_TOKEN_HINT}"
-                    if exc.status == 401
-                    else "the token needs `pull-requests: write` (or `issues: write`); or "
-                    "paste the comment printed above into the PR yourself"
-                )
-                raise ApiError(f"posting the override on {target} failed: {last}", hint) from None
-        except (
-            requests.exceptions.RequestException,
-            urllib3.exceptions.HTTPError,
-            http.client.HTTPException,
-            OSError,
-            ValueError,
-        ) as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        # The answer was lost or GitHub failed: the comment may exist anyway. Look first.
-        try:
-            found = _find_posted(client, url, target, body)
-        except ApiError as exc:
-            raise for_sign(exc) from None
-        if found is not None:
-            return found
-    raise ApiError(
-        f"posting the override on {target} failed ({POST_ATTEMPTS} attempts): {last}",
-        "nothing was posted; paste the comment printed above into the PR yourself",
-    )
+    try:
+        data = client.create_comment(url, body, what=f"posting the override on {target}", find=find)
+    except ApiError as exc:
+        failed = for_sign(exc)
+        if "(401)" in exc.message or "unavailable" in exc.message.lower():
+            raise ApiError(failed.message, f"{failed.hint}; {_PASTE}") from None
+        raise ApiError(
+            exc.message,
+            "the token needs `pull-requests: write` (or `issues: write`); or " + _PASTE,
+        ) from None
+    if data.get("html_url"):
+        return str(data["html_url"])
+    return f"{url} (id {data.get('id', '?')})"

@@ -29,6 +29,7 @@ class TrustRoot:
         return f"{path}@{self.sha[:12]}"
 
     def record(self) -> dict[str, str]:
+        """Where the trust root was read, for the report and the decision record."""
         return {"branch": self.branch, "sha": self.sha, "policy": self.policy.source}
 
 
@@ -69,6 +70,21 @@ def read_trust_root(
     return TrustRoot(repo, branch, sha, policy)
 
 
-def read_allowed_signers(client: GitHubClient, root: TrustRoot) -> bytes | None:
-    """The allowed_signers file at the same commit as the policy; None when absent."""
-    return client.read_file(root.repository, root.policy.overrides.allowed_signers_path, root.sha)
+def read_allowed_signers_text(client: GitHubClient, root: TrustRoot) -> str | None:
+    """The allowed_signers file at the same commit as the policy, as text; None when absent.
+
+    The one decode rule for the gate, `sign`, `verify` and `doctor`: strict UTF-8. A file
+    that is not UTF-8 is never guessed at (a replaced byte could turn into a different
+    principal or option): ConfigError, which makes overrides unavailable in the gate and
+    is an error (exit 2) in `sign`."""
+    path = root.policy.overrides.allowed_signers_path
+    data = client.read_file(root.repository, path, root.sha)
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{root.where(path)}: not UTF-8 text (byte {exc.start})",
+            "save allowed_signers as UTF-8 (plain ASCII) on the default branch",
+        ) from None

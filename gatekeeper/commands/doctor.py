@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper import setupcheck as sc
-from gatekeeper.adapters.github import GitHubClient, NotFound
-from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers, read_trust_root
+from gatekeeper.adapters.github import GitHubClient
+from gatekeeper.adapters.github_errors import NotFound
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text, read_trust_root
 from gatekeeper.errors import EXIT_INPUT, ApiError, ConfigError, EventError, GatekeeperError
 from gatekeeper.policy import defaults
 from gatekeeper.render.escape import terminal
@@ -93,12 +94,12 @@ def diagnose(
     try:
         root = read_trust_root(client, repo, policy_path=policy_path, default_branch=branch)
         d.trust_root = root
-        data = read_allowed_signers(client, root)
+        text = read_allowed_signers_text(client, root)
         path = root.policy.overrides.allowed_signers_path
-        if data is not None:
-            from gatekeeper.allowed_signers import parse_allowed_signers
+        if text is not None:
+            from gatekeeper.overrides.allowed_signers import parse_allowed_signers
 
-            parse_allowed_signers(data.decode("utf-8", "strict"), source=root.where(path))
+            parse_allowed_signers(text, source=root.where(path))
             signers = f"{path} parses"
         else:
             signers = f"no {path} (no signed override can count)"

@@ -20,7 +20,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from gatekeeper.adapters import actions
-from gatekeeper.adapters.github import ApiUnavailable, GitHubClient, NotFound, RetryPolicy
+from gatekeeper.adapters.github import GitHubClient, RetryPolicy
+from gatekeeper.adapters.github_errors import ApiUnavailable, NotFound
 from gatekeeper.adapters.trustroot import TrustRoot, read_trust_root
 from gatekeeper.commands.gate_bundle import write_bundle_job
 from gatekeeper.commands.gate_fetch import (
@@ -266,7 +267,9 @@ class Gate:
         digest_at = verified_digests(
             self.client, self.repo, self.opts, facts, policy, needs.digest_shas
         )
-        signers = allowed_signers_text(self.client, root) if needs.allowed_signers else None
+        signers, unreadable = (
+            allowed_signers_text(self.client, root) if needs.allowed_signers else (None, None)
+        )
         result = decide(
             GateInputs(
                 facts,
@@ -277,6 +280,7 @@ class Gate:
                 pending=pending,
                 digest_at=digest_at,
                 allowed_signers=signers,
+                allowed_signers_unreadable=unreadable,
                 trust_root_sha=root.sha if root is not None else None,
             )
         )

@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass, field, replace
 
 from gatekeeper.adapters.github import GitHubClient
-from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands.gate_options import Options
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.gate.sections import AnalysisSource, PlanArtifactSource, PlanFilesSource
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import Actor, PullRequestFacts
@@ -147,9 +147,15 @@ def verified_digests(
     return out
 
 
-def allowed_signers_text(client: GitHubClient, root: TrustRoot | None) -> str | None:
-    """The gate's one read of the allowed_signers file: the trust root's (None: absent)."""
+def allowed_signers_text(
+    client: GitHubClient, root: TrustRoot | None
+) -> tuple[str | None, str | None]:
+    """The trust root's allowed_signers file through the one reader that `sign` uses too:
+    (its text or None when absent, why it is unreadable or None). Unreadable (not UTF-8)
+    makes overrides unavailable, never a failed or an allowed gate."""
     if root is None:
-        return None
-    data = read_allowed_signers(client, root)
-    return None if data is None else data.decode("utf-8", "replace")
+        return None, None
+    try:
+        return read_allowed_signers_text(client, root), None
+    except ConfigError as exc:
+        return None, exc.message

@@ -208,11 +208,11 @@ def post_comment(gate: Gate, result: Result) -> str:
     key = sticky_key(configured_labels(gate.opts))
     body = render_comment(result.analysis, result.decision, result.view, marker_key=key)
     marker = comment_marker(result.analysis, marker_key=key)
-    repo = gate.client.gh.get_repo(gate.repo)
     known = gate.snapshot.comments if gate.snapshot is not None else None
     return str(
         upsert_sticky_comment(
-            repo,
+            gate.client,
+            gate.repo,
             gate.number,
             body,
             marker,

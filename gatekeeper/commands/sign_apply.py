@@ -14,32 +14,32 @@ there.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from gatekeeper.adapters import sign_github as gh
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
 from gatekeeper.adapters.trustroot import TrustRoot
-from gatekeeper.apply_override import (
+from gatekeeper.commands.sign_support import ask, load_allowed_signers, read_local_inputs
+from gatekeeper.errors import ApiError, OverrideError
+from gatekeeper.overrides.apply import (
     ApplyOverrideMessage,
     apply_context,
     apply_namespace,
-    evaluate_apply_overrides,
     format_apply_comment,
     render_apply_message,
 )
-from gatekeeper.errors import ApiError, OverrideError
-from gatekeeper.overrides import OverrideComment, format_change, format_time, sort_changes
+from gatekeeper.overrides.message import sort_changes
+from gatekeeper.overrides.preview import describe_apply_override
+from gatekeeper.overrides.signer import apply_self_check, choose_approver, choose_lifetime, validity
 from gatekeeper.render.escape import terminal
-from gatekeeper.signing import sign_with_ssh_keygen, validity
 
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from gatekeeper.commands import sign as s
+    """Exit code of `gatekeeper sign --apply`: 0 signed (and posted with --post)."""
     from gatekeeper.commands.verify import Verifier
 
     if args.pr is not None:
@@ -50,22 +50,14 @@ def run_apply(args: argparse.Namespace) -> int:
             "--apply needs --commit SHA (40 hex) and --run-id N",
             "both are in the blocked `gatekeeper verify` log of the apply run",
         )
-    gh.check_repository(args.repo)
-    ttl = s.parse_ttl(args.ttl) if args.ttl is not None else None
-    reason = s._clean_reason(args.reason)
-    key_path = Path(args.key).expanduser()
-    if not key_path.is_file():
-        raise OverrideError(f"signing key {key_path} does not exist", "pass the path with --key")
-    pub_path, key = s._public_key(key_path)
-    if args.yes_i_confirm is not None and args.yes_i_confirm != args.run_id:
-        raise OverrideError(
-            f"--yes-i-confirm {args.yes_i_confirm} does not match --run-id {args.run_id}: "
-            "nothing was signed or posted",
-            "pass the run id you mean to unblock to both",
-        )
-    token = gh.token_from_env(os.environ)
-    api_url = gh.api_url_from(args.api_url, os.environ)
-    plans = s.read_plan_input(args)
+    local = read_local_inputs(
+        args,
+        confirm_flag="--run-id",
+        confirm_value=args.run_id,
+        confirm_hint="pass the run id you mean to unblock to both",
+    )
+    key, key_path, pub_path, plans = local.key, local.key_path, local.pub_path, local.plans
+    token, api_url = local.token, local.api_url
     client = gh.open_client(token, api_url)
     now = datetime.now(UTC).replace(microsecond=0)
 
@@ -93,10 +85,10 @@ def run_apply(args: argparse.Namespace) -> int:
         pull = gh.PullHead(args.repo, 0, sha, sha, "", False, "", (), False)
         # The trust root at the commit itself, as verify reads it (the commit is on the
         # default branch: its files were merged under the gate).
-        allowed = s._allowed_signers(client, TrustRoot(args.repo, default, sha, policy))
+        allowed = load_allowed_signers(client, TrustRoot(args.repo, default, sha, policy))
     except ApiError as exc:
         raise gh.for_sign(exc) from None
-    approver = s.choose_approver(args.approver, key, pub_path, allowed, namespace, now)
+    approver = choose_approver(args.approver, key, pub_path, allowed, namespace, now)
     analysis = plans.analyze(policy, pull)
     context = apply_context(args.repo, sha, args.run_id, analysis)
     if not context.changes:
@@ -105,7 +97,8 @@ def run_apply(args: argparse.Namespace) -> int:
             "there is nothing to override",
             "pass the plan the apply run made (its bundle, or terraform show -json tfplan)",
         )
-    issued, expires = validity(now, s.choose_lifetime(ttl, overrides.max_lifetime, policy.source))
+    lifetime = choose_lifetime(local.ttl, overrides.max_lifetime, policy.source)
+    issued, expires = validity(now, lifetime)
     message = ApplyOverrideMessage(
         repository=args.repo,
         commit_sha=sha,
@@ -115,14 +108,14 @@ def run_apply(args: argparse.Namespace) -> int:
         approver=approver,
         issued_at=issued,
         expires_at=expires,
-        reason=reason,
+        reason=local.reason,
     )
     data = render_apply_message(message)
-    shown = _describe(message, policy.source, namespace, data)
+    shown = describe_apply_override(message, policy.source, namespace, data)
     sys.stderr.write(shown)
     sys.stderr.flush()
     if args.yes_i_confirm is None:
-        answer = s._ask(
+        answer = ask(
             f"Type the run id ({args.run_id}) to sign this apply override, anything else aborts: ",
             preface=shown,
             stdin_used=plans.stdin_used,
@@ -134,18 +127,8 @@ def run_apply(args: argparse.Namespace) -> int:
             )
     armored = sign_with_ssh_keygen(data, key_path, namespace, show_prompts=sys.stderr.isatty())
     body = format_apply_comment(message, armored)
-    checked = datetime.now(UTC)
     # verify's own evaluation over the comment, before anything is shown or posted
-    result = evaluate_apply_overrides(
-        [OverrideComment(0, "(not posted)", body, checked, "(local check)")],
-        allowed,
-        context,
-        overrides,
-        checked,
-    )
-    if approver not in result.principals:
-        why = "; ".join(b.detail for b in result.blocks) or "no override block found"
-        raise OverrideError(f"verify would not count this apply override: {why}")
+    apply_self_check(body, approver, allowed, context, overrides, datetime.now(UTC))
     sys.stdout.write(body)
     sys.stdout.flush()
     if not args.post:
@@ -157,26 +140,3 @@ def run_apply(args: argparse.Namespace) -> int:
     url = gh.post_commit_comment(gh.open_client(token, api_url), args.repo, sha, body)
     sys.stderr.write(f"Posted: {terminal(url)}\nNow re-run workflow run {args.run_id}.\n")
     return 0
-
-
-def _describe(m: ApplyOverrideMessage, policy: str, namespace: str, data: bytes) -> str:
-    t = terminal
-    lines = [
-        f"Signed APPLY override for {t(m.repository)} commit {t(m.commit_sha)}",
-        f"  workflow run: {m.run_id} (only this run, and its re-runs, may use it)",
-        f"  policy:       {t(policy)}",
-        f"  plan_sha256:  {t(m.plan_sha256)} (computed here from the plan)",
-        f"  changes:      {len(m.changes)} gated",
-        *(f"    {t(format_change(c))}" for c in m.changes),
-        f"  approver:     {t(m.approver)}",
-        f"  namespace:    {t(namespace)}",
-        f"  valid:        {format_time(m.issued_at)} to {format_time(m.expires_at)}",
-        "",
-        "The exact message to be signed:",
-        "-" * 72,
-        *(t(line) for line in data.decode("ascii").rstrip("\n").split("\n")),
-        "-" * 72,
-        "These destructive changes will be applied to production without a PR approval.",
-        "",
-    ]
-    return "\n".join(lines) + "\n"

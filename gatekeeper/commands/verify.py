@@ -27,8 +27,9 @@ from typing import Any
 
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import GitHubClient, RetryPolicy
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK, ApiError, ConfigError, EventError
+from gatekeeper.errors import EXIT_BLOCK, ApiError, ConfigError, EventError
 from gatekeeper.gate.record import DecisionRecord, RecordError, find_records, parse
 from gatekeeper.policy import defaults
 from gatekeeper.policy.load import parse_policy
@@ -103,6 +104,7 @@ def _setting(flag: Any, env: Mapping[str, str], name: str, what: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit code of `gatekeeper verify`: 0 may proceed, 1 not approved, 2 bad input."""
     from gatekeeper.adapters.files import read_plans
     from gatekeeper.commands.check import plan_args
 
@@ -168,6 +170,7 @@ class Verifier:
         self.analysis: Analysis | None = None
 
     def verify(self, plans: Any) -> Verdict:
+        """The verdict; a GitHub failure is "not verified" (exit 1 or 2), never "may proceed"."""
         try:
             return self._verify(plans)
         except ApiError as exc:
@@ -304,7 +307,7 @@ class Verifier:
 
     # ------------------------------------------------------------ apply overrides
     def _by_override(self, policy: Policy, analysis: Analysis) -> Verdict | None:
-        from gatekeeper.apply_override import APPLY_INFO_STRING, apply_context
+        from gatekeeper.overrides.apply import APPLY_INFO_STRING, apply_context
 
         comments = [
             c
@@ -316,18 +319,21 @@ class Verifier:
         settings = policy.overrides
         if not settings.enabled:
             return Verdict(EXIT_BLOCK, "signed apply overrides are disabled by the policy")
-        from gatekeeper.allowed_signers import parse_allowed_signers
-        from gatekeeper.apply_override import evaluate_apply_overrides
-        from gatekeeper.overrides import OverrideComment
+        from gatekeeper.overrides.allowed_signers import parse_allowed_signers
+        from gatekeeper.overrides.apply import apply_override_verdict, evaluate_apply_overrides
+        from gatekeeper.overrides.evaluate import OverrideComment
 
-        data = self.client.read_file(self.repo, settings.allowed_signers_path, self.sha)
+        # The trust root at the commit itself (it is on the default branch), read as the
+        # gate and `sign --apply` read it: one decode rule, a non-UTF-8 file counts nothing.
+        root = TrustRoot(self.repo, "", self.sha, policy)
         signers = None
-        if data is not None:
-            where = f"{settings.allowed_signers_path}@{self.sha[:12]}"
-            try:
-                signers = parse_allowed_signers(data.decode("utf-8", "replace"), source=where)
-            except ConfigError as exc:
-                return Verdict(EXIT_BLOCK, f"apply overrides unavailable: {exc.message}")
+        try:
+            text = read_allowed_signers_text(self.client, root)
+            if text is not None:
+                where = root.where(settings.allowed_signers_path)
+                signers = parse_allowed_signers(text, source=where)
+        except ConfigError as exc:
+            return Verdict(EXIT_BLOCK, f"apply overrides unavailable: {exc.message}")
         result = evaluate_apply_overrides(
             [
                 OverrideComment(
@@ -344,30 +350,10 @@ class Verifier:
             settings,
             datetime.now(UTC),
         )
-        lines = tuple(
-            f"apply override {b.comment_url or b.comment_id}: "
-            + (f"counted ({b.principal})" if b.counted else f"rejected: {b.detail}")
-            for b in result.blocks
-        )
-        if result.satisfied:
-            who = ", ".join(result.principals)
-            n = len(analysis.gated)
-            return Verdict(
-                EXIT_ALLOW,
-                f"may proceed: signed apply override ({who}) for {n} gated "
-                f"change{'s' if n != 1 else ''} in run {self.run_id}",
-                lines,
-            )
-        if not result.available:
-            lines = (f"unavailable: {result.unavailable_reason}", *lines)
-        return Verdict(
-            EXIT_BLOCK,
-            f"not approved: no signed apply override counts ({len(result.principals)} of "
-            f"{result.required} required)",
-            lines,
-        )
+        return apply_override_verdict(result, len(analysis.gated), self.run_id)
 
     def sign_command(self) -> str:
+        """The `gatekeeper sign --apply` command line that would unblock this run."""
         return (
             f"gatekeeper sign --apply --repo {self.repo} --commit {self.sha} --run-id "
             f"{self.run_id} --bundle gatekeeper-bundle.json --key ~/.ssh/id_ed25519_sk "

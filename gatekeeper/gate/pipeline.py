@@ -175,6 +175,7 @@ class GateInputs:
     pending: str | None = None  # why there is no verified analysis for the head
     digest_at: Mapping[str, str] = field(default_factory=dict)  # sha -> verified digest
     allowed_signers: str | None = None  # the file's text; None: absent or not read
+    allowed_signers_unreadable: str | None = None  # why the file could not be read as text
     trust_root_sha: str | None = None  # the default branch's commit the policy was read at
 
 
@@ -223,6 +224,7 @@ def decide(inputs: GateInputs) -> GateResult:
             trust_root_changed=not can_count,
             now=inputs.now,
             trust_root_sha=inputs.trust_root_sha,
+            unreadable=inputs.allowed_signers_unreadable if can_count else None,
         )
     decision = decide_gate(
         analysis,

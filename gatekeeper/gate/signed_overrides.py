@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gatekeeper import overrides as ov
-from gatekeeper.allowed_signers import parse_allowed_signers
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import ConfigError
+from gatekeeper.overrides import evaluate as ov
+from gatekeeper.overrides.allowed_signers import parse_allowed_signers
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import PullRequestFacts
 
@@ -46,15 +46,17 @@ def evaluate_signed_overrides(
     trust_root_changed: bool,
     now: datetime,
     trust_root_sha: str | None = None,
+    unreadable: str | None = None,
 ) -> OverrideResult:
     """The signed override comments of this PR, evaluated.
 
     `allowed_signers_text` is the file on the default branch's head `trust_root_sha`
     (None: absent, so no override can count). A malformed file makes overrides
-    unavailable; it never fails the gate."""
+    unavailable, as does one the reader could not decode (`unreadable`, its cause); it
+    never fails the gate."""
     settings = policy.overrides
     signers = None
-    bad: str | None = None
+    bad: str | None = unreadable
     if allowed_signers_text is not None:
         try:
             at = (trust_root_sha or facts.base_sha)[:12]

@@ -710,10 +710,10 @@ def signed_override(tmp_path: Path, pr: Pull, **fields: Any) -> tuple[str, str]:
     from datetime import UTC, datetime, timedelta
 
     from gatekeeper.classify import analyze
-    from gatekeeper.overrides import OverrideMessage, render_message, sort_changes
+    from gatekeeper.overrides.message import OverrideMessage, render_message, sort_changes
+    from gatekeeper.overrides.signer import format_comment
     from gatekeeper.plan import parse_plan
     from gatekeeper.policy.load import parse_policy
-    from gatekeeper.signing import format_comment
 
     key = tmp_path / "alice_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)

@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from gatekeeper.allowed_signers import match_pattern_list, parse_allowed_signers
 from gatekeeper.errors import ConfigError
-from gatekeeper.sshsig import PublicKey
+from gatekeeper.overrides.allowed_signers import match_pattern_list, parse_allowed_signers
+from gatekeeper.overrides.sshsig import PublicKey
 
 NS = "gatekeeper-override-v1@acme.example"
 VERIFY = ["ssh-keygen", "-Y", "verify", "-I", "alice@acme.example", "-n", NS]

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekeeper import sshsig
-from gatekeeper.sshsig import RejectCode, SignatureRejected
+from gatekeeper.overrides import sshsig
+from gatekeeper.overrides.sshsig import RejectCode, SignatureRejected
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 

@@ -8,7 +8,7 @@ import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,69 +18,37 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gatekeeper import sshsig
-from gatekeeper.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.errors import ConfigError
-from gatekeeper.overrides import (
-    MalformedOverride,
+from gatekeeper.overrides import sshsig
+from gatekeeper.overrides.allowed_signers import AllowedSigners, parse_allowed_signers
+from gatekeeper.overrides.blocks import extract_override_blocks, split_block
+from gatekeeper.overrides.evaluate import (
     OverrideComment,
     OverrideContext,
     OverrideEvaluation,
-    OverrideMessage,
-    OverridePolicy,
     Rejection,
     evaluate_overrides,
-    extract_override_blocks,
-    parse_message,
-    render_message,
-    sort_changes,
-    split_block,
 )
-from gatekeeper.signing import format_comment
+from gatekeeper.overrides.message import (
+    OverrideMessage,
+    render_message,
+)
+from gatekeeper.overrides.signer import format_comment
+from gatekeeper.policy.model import OverridePolicy
+from tests.support.override_messages import (
+    CHANGES,
+    CONTEXT,
+    DOMAIN,
+    HEAD,
+    ISSUED,
+    NOW,
+    NS,
+    PLAN,
+    POLICY,
+    message,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
-
-DOMAIN = "acme.example"
-NS = "gatekeeper-override-v1@acme.example"
-HEAD = "3f786850e387550fdab836ed7e6dc881de23001b"
-PLAN = hashlib.sha256(b"plan").hexdigest()
-CHANGES = (
-    ("replace", "aws_db_instance.main"),
-    ("delete", 'module.logs["eu west"].aws_s3_bucket.this'),
-)
-ISSUED = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-NOW = ISSUED + timedelta(minutes=30)
-CONTEXT = OverrideContext("acme/infra", 1234, HEAD, PLAN, CHANGES)
-POLICY = OverridePolicy(enabled=True, namespace_domain=DOMAIN)
-
-SPEC_EXAMPLE = (
-    "gatekeeper-override v1\n"
-    "repository: acme/infra\n"
-    "pull_request: 1234\n"
-    "head_sha: 3f786850e387550fdab836ed7e6dc881de23001b\n"
-    f"plan_sha256: {PLAN}\n"
-    'change: replace "aws_db_instance.main"\n'
-    'change: delete "module.logs[\\"eu west\\"].aws_s3_bucket.this"\n'
-    "approver: alice@acme.example\n"
-    "issued_at: 2026-06-01T12:00:00Z\n"
-    "expires_at: 2026-06-01T14:00:00Z\n"
-    "reason: INC-4711 rotate master credentials\n"
-).encode()
-
-
-def message(**fields: object) -> OverrideMessage:
-    base = OverrideMessage(
-        repository="acme/infra",
-        pull_request=1234,
-        head_sha=HEAD,
-        plan_sha256=PLAN,
-        changes=sort_changes(CHANGES),
-        approver="alice@acme.example",
-        issued_at=ISSUED,
-        expires_at=ISSUED + timedelta(hours=2),
-        reason="INC-4711 rotate master credentials",
-    )
-    return replace(base, **fields)  # type: ignore[arg-type]
 
 
 # --- keys and signing -------------------------------------------------------------------
@@ -194,142 +162,6 @@ def only_rejection(result: OverrideEvaluation) -> Rejection | None:
     (verdict,) = result.blocks
     assert verdict.counted is (verdict.rejection is None)
     return verdict.rejection
-
-
-# --- message -----------------------------------------------------------------------------
-
-
-def test_render_matches_the_spec_example() -> None:
-    assert render_message(message()) == SPEC_EXAMPLE
-
-
-def test_changes_sort_by_address_then_action() -> None:
-    unsorted = (("replace", "b"), ("delete", "a"), ("create", "b"))
-    assert sort_changes(unsorted) == (("delete", "a"), ("create", "b"), ("replace", "b"))
-    with pytest.raises(MalformedOverride, match="sorted"):
-        render_message(message(changes=unsorted))
-
-
-def test_addresses_are_ascii_escaped_json() -> None:
-    m = message(changes=(("delete", 'aws_s3_bucket.b["ü\\n\\"`<x>"]'),))
-    text = render_message(m)
-    assert b'change: delete "aws_s3_bucket.b[\\"\\u00fc\\\\n\\\\\\"`<x>\\"]"\n' in text
-    assert parse_message(text) == m
-
-
-def test_parse_round_trips() -> None:
-    assert parse_message(SPEC_EXAMPLE) == message()
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "needle"),
-    [
-        (b"\n", b"\r\n", "LF"),
-        (b"credentials\n", b"credentials", "exactly one LF"),
-        (b"credentials\n", b"credentials\n\n", "exactly one LF"),
-        (b"override v1", b"override v2", "line 1"),
-        (b"pull_request: 1234", b"pull_request: 01234", "pull_request"),
-        (b"pull_request: 1234", b"pull_request: +1234", "pull_request"),
-        (b"head_sha: 3f78", b"head_sha: 3F78", "head_sha"),
-        (b"repository: acme/infra\n", b"", "expected 'repository'"),
-        (b"approver: alice", b"approver:  alice", "approver"),
-        (b"approver: alice@acme.example", b"approver: *@acme.example", "approver"),
-        (b"reason: INC", b"reason:  INC", "reason"),
-        (b"reason: INC", b"reason: INC\xc3\xa9", "ASCII"),
-        (b"reason: INC", b"note: x\nreason: INC", "expected 'reason'"),
-        (b"credentials\n", b"credentials\nextra: 1\n", "after reason"),
-        (b"12:00:00Z", b"12:00:00+00:00", "issued_at"),
-        (b"12:00:00Z", b"24:00:00Z", "issued_at"),
-        (b"14:00:00Z", b"11:00:00Z", "expires_at"),
-        (b'replace "aws_db_instance.main"', b'replace "aws_db_\\u0069nstance.main"', "canonical"),
-        (b'replace "aws_db_instance.main"', b"replace aws_db_instance.main", "ADDRESS"),
-        (b'replace "aws_db_instance.main"', b'REPLACE "aws_db_instance.main"', "action"),
-        (b'replace "aws_db_instance.main"', b'replace "aws_db_instance.main', "JSON"),
-        (b'replace "aws_db_instance.main"', b"replace 12", "ADDRESS"),
-    ],
-)
-def test_parse_is_strict(old: bytes, new: bytes, needle: str) -> None:
-    assert old in SPEC_EXAMPLE
-    with pytest.raises(MalformedOverride) as info:
-        parse_message(SPEC_EXAMPLE.replace(old, new, 1))
-    assert needle in info.value.reason
-
-
-def test_parse_refuses_unsorted_or_missing_changes() -> None:
-    lines = SPEC_EXAMPLE.split(b"\n")
-    swapped = [*lines[:5], lines[6], lines[5], *lines[7:]]
-    with pytest.raises(MalformedOverride, match="sorted"):
-        parse_message(b"\n".join(swapped))
-    with pytest.raises(MalformedOverride, match="at least one change"):
-        parse_message(b"\n".join([*lines[:5], *lines[7:]]))
-
-
-def test_render_refuses_injection() -> None:
-    for fields in (
-        {"reason": 'ok\nchange: delete "x"'},
-        {"reason": ""},
-        {"reason": "x" * 501},
-        {"approver": "alice bob"},
-        {"repository": "acme/infra\nrepository: evil/x"},
-        {"changes": ()},
-        {"changes": (("delete", "a"), ("delete", "a"))},
-        {"expires_at": ISSUED},
-        {"issued_at": datetime(2026, 6, 1, 12, 0)},  # naive
-        {"issued_at": ISSUED.replace(microsecond=5)},
-        {"pull_request": 0},
-        {"pull_request": True},
-    ):
-        with pytest.raises(MalformedOverride):
-            render_message(message(**fields))
-
-
-# --- blocks ------------------------------------------------------------------------------
-
-
-def test_extracts_only_exact_info_string() -> None:
-    body = (
-        "text\n"
-        "```gatekeeper-override\nA\n```\n"
-        "~~~~ gatekeeper-override \nB\n~~~\nstill B\n~~~~~\n"
-        "```gatekeeper-override extra\nC\n```\n"
-        "```gatekeeper-override-v2\nD\n```\n"
-        "```Gatekeeper-Override\nE\n```\n"
-        "    ```gatekeeper-override\n    F (indented code, not a fence)\n    ```\n"
-        "> ```gatekeeper-override\n> G (quoted)\n> ```\n"
-        "``` gatekeeper-override\nH\n```\n"
-    )
-    blocks = extract_override_blocks(body)
-    assert [b.content for b in blocks] == ["A\n", "B\n~~~\nstill B\n", "H\n"]
-    assert [b.line for b in blocks] == [2, 5, 25]
-
-
-def test_fences_nest_and_run_to_the_end() -> None:
-    outer = "````markdown\n```gatekeeper-override\nnot me\n```\n````\n"
-    assert extract_override_blocks(outer) == []
-    backtick_info = "```gatekeeper-override`\nx\n```\n"
-    assert extract_override_blocks(backtick_info) == []
-    unclosed = "```gatekeeper-override\nA\nB"
-    assert [b.content for b in extract_override_blocks(unclosed)] == ["A\nB\n"]
-    short_close = "````gatekeeper-override\nA\n```\nB\n`````  \nafter\n"
-    assert [b.content for b in extract_override_blocks(short_close)] == ["A\n```\nB\n"]
-
-
-def test_indented_fence_dedents_content_and_crlf_is_normalized() -> None:
-    body = "  ```gatekeeper-override\r\n    four\r\n one\r\nzero\r\n   ```\r\n"
-    assert [b.content for b in extract_override_blocks(body)] == ["  four\none\nzero\n"]
-
-
-def test_split_block() -> None:
-    armored = f"{sshsig.ARMOR_BEGIN}\nAAAA\n{sshsig.ARMOR_END}\n"
-    assert split_block("msg\n" + armored + "\n\n") == (b"msg\n", armored)
-    for bad, needle in [
-        ("msg\n", "no -----BEGIN"),
-        (armored, "no message"),
-        ("msg\n" + armored + armored, "more than one"),
-        ("msgé\n" + armored, "ASCII"),
-    ]:
-        with pytest.raises(MalformedOverride, match=needle):
-            split_block(bad)
 
 
 # --- evaluation: accepted ----------------------------------------------------------------

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.allowed_signers import parse_allowed_signers
-from gatekeeper.apply_override import (
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
+from gatekeeper.overrides.allowed_signers import parse_allowed_signers
+from gatekeeper.overrides.apply import (
     APPLY_NAMESPACE_PREFIX,
     ApplyContext,
     ApplyOverrideMessage,
@@ -19,19 +20,16 @@ from gatekeeper.apply_override import (
     parse_apply_message,
     render_apply_message,
 )
-from gatekeeper.overrides import (
-    NAMESPACE_PREFIX,
-    MalformedOverride,
+from gatekeeper.overrides.evaluate import (
     OverrideComment,
     OverrideContext,
-    OverrideMessage,
     Rejection,
     evaluate_overrides,
-    render_message,
 )
-from gatekeeper.policy.model import OverridePolicy
-from gatekeeper.signing import format_comment, sign_with_ssh_keygen
-from tests.test_sign_command import keygen, pub
+from gatekeeper.overrides.message import MalformedOverride, OverrideMessage, render_message
+from gatekeeper.overrides.signer import format_comment
+from gatekeeper.policy.model import NAMESPACE_PREFIX, OverridePolicy
+from tests.support.signing_keys import keygen, pub
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.adapters import comment
+from gatekeeper.adapters.github import GitHubClient, RetryPolicy
 from gatekeeper.errors import ApiError
 from tests.ghserver import GHServer
 from tests.ghserver.fixture import gh_server  # noqa: F401 - fixture
@@ -21,9 +22,16 @@ OTHER_MARKER = "<!-- gatekeeper:sticky:fedcba9876543210 -->"
 COMMENTS = r"/issues/1/comments$"
 
 
-def upsert_sticky_comment(*args: Any, **kw: Any) -> str:
+def _client(srv: GHServer, *, timeout: int = 5) -> GitHubClient:
+    """The gate's own client on the test server (no write throttling)."""
+    return GitHubClient(
+        srv.bot_token, srv.url, retry=RetryPolicy(timeout=timeout), seconds_between_writes=0
+    )
+
+
+def upsert_sticky_comment(client: GitHubClient, *args: Any, **kw: Any) -> str:
     kw.setdefault("retry_delays", (0.0, 0.0))
-    return comment.upsert_sticky_comment(*args, **kw)
+    return comment.upsert_sticky_comment(client, "acme/infra", *args, **kw)
 
 
 def body(text: str, marker: str = MARKER) -> str:
@@ -37,7 +45,7 @@ def scene(gh_server: GHServer) -> Any:
 
 @pytest.fixture
 def repo(gh_server: GHServer, scene: Any) -> Any:
-    return gh_server.github().get_repo("acme/infra")
+    return _client(gh_server)
 
 
 def _bodies(srv: GHServer, scene: Any) -> list[tuple[str, str]]:
@@ -123,7 +131,7 @@ def test_two_runs_racing_leave_one_comment(gh_server: GHServer, scene: Any) -> N
 
     def run(name: str) -> None:
         try:
-            repo = gh_server.github().get_repo("acme/infra")
+            repo = _client(gh_server)
             results[name] = upsert_sticky_comment(repo, 1, body(name), MARKER, self_login=BOT)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -152,7 +160,7 @@ def test_lost_answer_to_a_create_is_not_retried_blindly(
 
 
 def test_create_timeout_waits_and_lists_before_retrying(gh_server: GHServer, scene: Any) -> None:
-    repo = gh_server.github(timeout=1).get_repo("acme/infra")
+    repo = _client(gh_server, timeout=1)
     # The server holds the answer past the client's timeout, then stores the comment.
     gh_server.faults.slow(COMMENTS, seconds=2.0, method="POST")
     result = upsert_sticky_comment(
@@ -167,7 +175,7 @@ def test_create_timeout_waits_and_lists_before_retrying(gh_server: GHServer, sce
 def test_create_timeout_with_a_late_duplicate_heals_on_the_next_run(
     gh_server: GHServer, scene: Any
 ) -> None:
-    repo = gh_server.github(timeout=1).get_repo("acme/infra")
+    repo = _client(gh_server, timeout=1)
     gh_server.faults.slow(COMMENTS, seconds=2.0, method="POST")
     # No wait: the listing comes before the held create lands, so a retry creates a second.
     assert upsert_sticky_comment(repo, 1, body("blocked"), MARKER, self_login=BOT) == "created"

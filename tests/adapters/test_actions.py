@@ -20,7 +20,7 @@ from gatekeeper.adapters.actions import (
 )
 from gatekeeper.errors import EventError
 
-WEBHOOKS = Path(__file__).resolve().parent / "data" / "webhooks"
+WEBHOOKS = Path(__file__).resolve().parents[1] / "data" / "webhooks"
 
 
 def hook(name: str) -> dict[str, Any]:

@@ -27,14 +27,21 @@ VERSION = 1
 ARMOR_BEGIN = "-----BEGIN SSH SIGNATURE-----"
 ARMOR_END = "-----END SSH SIGNATURE-----"
 
-ED25519 = "ssh-ed25519"
-ECDSA_P256 = "ecdsa-sha2-nistp256"
-ECDSA_P384 = "ecdsa-sha2-nistp384"
-ECDSA_P521 = "ecdsa-sha2-nistp521"
-RSA = "ssh-rsa"
-SK_ED25519 = "sk-ssh-ed25519@openssh.com"
-SK_ECDSA_P256 = "sk-ecdsa-sha2-nistp256@openssh.com"
-KEY_TYPES = (ED25519, ECDSA_P256, ECDSA_P384, ECDSA_P521, RSA, SK_ED25519, SK_ECDSA_P256)
+
+class KeyType(enum.StrEnum):
+    """The SSH key types accepted, by their wire names (as allowed_signers spells them)."""
+
+    ED25519 = "ssh-ed25519"
+    ECDSA_P256 = "ecdsa-sha2-nistp256"
+    ECDSA_P384 = "ecdsa-sha2-nistp384"
+    ECDSA_P521 = "ecdsa-sha2-nistp521"
+    RSA = "ssh-rsa"
+    SK_ED25519 = "sk-ssh-ed25519@openssh.com"
+    SK_ECDSA_P256 = "sk-ecdsa-sha2-nistp256@openssh.com"
+
+
+KEY_TYPES = tuple(KeyType)
+SK_KEY_TYPES = (KeyType.SK_ED25519, KeyType.SK_ECDSA_P256)
 
 RSA_MIN_BITS = 2048
 RSA_MAX_BITS = 16384  # OpenSSH's own ceiling
@@ -52,10 +59,10 @@ _RSA_SIG_HASHES: dict[str, hashes.HashAlgorithm] = {
 }
 # (curve name in the key blob, curve, coordinate bytes, ECDSA hash) per key type.
 _CURVES: dict[str, tuple[bytes, ec.EllipticCurve, int, hashes.HashAlgorithm]] = {
-    ECDSA_P256: (b"nistp256", ec.SECP256R1(), 32, hashes.SHA256()),
-    ECDSA_P384: (b"nistp384", ec.SECP384R1(), 48, hashes.SHA384()),
-    ECDSA_P521: (b"nistp521", ec.SECP521R1(), 66, hashes.SHA512()),
-    SK_ECDSA_P256: (b"nistp256", ec.SECP256R1(), 32, hashes.SHA256()),
+    KeyType.ECDSA_P256: (b"nistp256", ec.SECP256R1(), 32, hashes.SHA256()),
+    KeyType.ECDSA_P384: (b"nistp384", ec.SECP384R1(), 48, hashes.SHA384()),
+    KeyType.ECDSA_P521: (b"nistp521", ec.SECP521R1(), 66, hashes.SHA512()),
+    KeyType.SK_ECDSA_P256: (b"nistp256", ec.SECP256R1(), 32, hashes.SHA256()),
 }
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
@@ -91,6 +98,7 @@ class PublicKey:
 
     @property
     def fingerprint(self) -> str:
+        """ "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it."""
         return fingerprint(self.blob)
 
     def openssh(self) -> str:
@@ -125,6 +133,7 @@ class VerifiedSignature:
 
 
 def fingerprint(blob: bytes) -> str:
+    """ "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it."""
     digest = base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii")
     return "SHA256:" + digest.rstrip("=")
 
@@ -200,11 +209,11 @@ def _load_key(blob: bytes) -> _Key:
     r = _Reader(blob, "public key")
     key_type = r.name()
     key: _Key
-    if key_type in (ED25519, SK_ED25519):
+    if key_type in (KeyType.ED25519, KeyType.SK_ED25519):
         raw = r.string()
         if len(raw) != 32:
             raise r._fail("ed25519 key is not 32 bytes")
-        app = r.string() if key_type == SK_ED25519 else None
+        app = r.string() if key_type == KeyType.SK_ED25519 else None
         key = _Key(key_type, ed25519.Ed25519PublicKey.from_public_bytes(raw), app)
     elif key_type in _CURVES:
         curve_name, curve, size, _ = _CURVES[key_type]
@@ -214,9 +223,9 @@ def _load_key(blob: bytes) -> _Key:
         # Uncompressed points only, as OpenSSH writes them; cryptography checks the curve.
         if len(point) != 1 + 2 * size or point[0] != 0x04:
             raise r._fail("EC point is not an uncompressed point of the right size")
-        app = r.string() if key_type == SK_ECDSA_P256 else None
+        app = r.string() if key_type == KeyType.SK_ECDSA_P256 else None
         key = _Key(key_type, ec.EllipticCurvePublicKey.from_encoded_point(curve, point), app)
-    elif key_type == RSA:
+    elif key_type == KeyType.RSA:
         e = r.mpint()
         n = r.mpint()
         bits = n.bit_length()
@@ -331,11 +340,11 @@ def _parse_blob(blob: bytes) -> SshSignature:
     sig = s.string()
     flags: int | None = None
     counter: int | None = None
-    if key.key_type in (SK_ED25519, SK_ECDSA_P256):
+    if key.key_type in SK_KEY_TYPES:
         flags = s.u8()
         counter = s.u32()
     s.end()
-    allowed = tuple(_RSA_SIG_HASHES) if key.key_type == RSA else (key.key_type,)
+    allowed = tuple(_RSA_SIG_HASHES) if key.key_type == KeyType.RSA else (key.key_type,)
     if sig_alg not in allowed:
         raise SignatureRejected(
             RejectCode.UNSUPPORTED,
@@ -381,7 +390,7 @@ def _ecdsa_der(sig: bytes) -> bytes:
 def _check(sig: SshSignature, key: _Key, tbs: bytes) -> None:
     """Raise InvalidSignature (or a rejection) unless `sig` signs `tbs` with `key`."""
     crypto = key.crypto
-    if key.key_type in (SK_ED25519, SK_ECDSA_P256):
+    if key.key_type in SK_KEY_TYPES:
         # FIDO: the authenticator signs sha256(application) || flags || counter || sha256(data).
         assert key.application is not None and sig.sk_flags is not None
         assert sig.sk_counter is not None

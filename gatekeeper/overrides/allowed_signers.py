@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gatekeeper.errors import ConfigError
-from gatekeeper.sshsig import KEY_TYPES, PublicKey, SignatureRejected, public_key_from_openssh
+from gatekeeper.overrides.sshsig import (
+    KEY_TYPES,
+    PublicKey,
+    SignatureRejected,
+    public_key_from_openssh,
+)
 
 _OPTION_NAMES = ("cert-authority", "namespaces", "valid-after", "valid-before")
 _TIMESTAMP = re.compile(r"(\d{8})(\d{4}(\d{2})?)?(Z?)")
@@ -36,9 +41,11 @@ class AllowedSigner:
     valid_before: datetime | None
 
     def allows_namespace(self, namespace: str) -> bool:
+        """Whether its namespaces= option (absent: any) admits `namespace`."""
         return self.namespaces is None or match_pattern_list(namespace, self.namespaces)
 
     def valid_at(self, when: datetime) -> bool:
+        """Whether `when` is inside its valid-after/valid-before window."""
         # Inclusive bounds, as OpenSSH's sshsig_check_options.
         if self.valid_after is not None and when < self.valid_after:
             return False
@@ -51,6 +58,7 @@ class AllowedSigners:
     source: str = "allowed_signers"
 
     def entries_for_key(self, key: PublicKey) -> tuple[AllowedSigner, ...]:
+        """The lines that list `key`, whatever their options."""
         return tuple(e for e in self.entries if e.key.blob == key.blob)
 
     def lookup(
@@ -67,6 +75,7 @@ class AllowedSigners:
     def principals_for(
         self, key: PublicKey, *, namespace: str, at: datetime | tuple[datetime, ...]
     ) -> frozenset[str]:
+        """The principals `key` may sign as for `namespace` at every time in `at`."""
         return frozenset(
             p for e in self.lookup(key, namespace=namespace, at=at) for p in e.principals
         )

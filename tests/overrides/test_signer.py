@@ -10,26 +10,15 @@ from typing import Any
 
 import pytest
 
-from gatekeeper import sshsig
-from gatekeeper.allowed_signers import parse_allowed_signers
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
 from gatekeeper.errors import OverrideError
-from gatekeeper.overrides import (
-    OverrideComment,
-    OverrideContext,
-    OverrideMessage,
-    OverridePolicy,
-    evaluate_overrides,
-    extract_override_blocks,
-    parse_message,
-    render_message,
-    split_block,
-)
-from gatekeeper.signing import (
-    build_message,
-    check_signature,
-    format_comment,
-    sign_with_ssh_keygen,
-)
+from gatekeeper.overrides import sshsig
+from gatekeeper.overrides.allowed_signers import parse_allowed_signers
+from gatekeeper.overrides.blocks import extract_override_blocks, split_block
+from gatekeeper.overrides.evaluate import OverrideComment, OverrideContext, evaluate_overrides
+from gatekeeper.overrides.message import OverrideMessage, parse_message, render_message
+from gatekeeper.overrides.signer import build_message, check_signature, format_comment
+from gatekeeper.policy.model import OverridePolicy
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,28 +19,23 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.adapters.files import PlanArg, read_plans
-from gatekeeper.allowed_signers import parse_allowed_signers
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.commands import sign
+from gatekeeper.commands import sign, sign_support
 from gatekeeper.errors import OverrideError
-from gatekeeper.overrides import (
-    OverrideComment,
-    OverrideContext,
-    extract_override_blocks,
-    format_change,
-    parse_message,
-    split_block,
-)
-from gatekeeper.overrides import (
-    evaluate_overrides as gate_evaluate,
-)
+from gatekeeper.overrides import signer
+from gatekeeper.overrides.allowed_signers import parse_allowed_signers
+from gatekeeper.overrides.blocks import extract_override_blocks, split_block
+from gatekeeper.overrides.evaluate import OverrideComment, OverrideContext
+from gatekeeper.overrides.evaluate import evaluate_overrides as gate_evaluate
+from gatekeeper.overrides.message import format_change, parse_message
 from gatekeeper.policy.load import parse_policy
 from gatekeeper.policy.model import OverridePolicy
 from tests.ghserver import GHServer
+from tests.support.signing_keys import keygen, pub
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "terraform"
 PROD_DB = FIXTURES / "replace_prod_db" / "plan.json"
 AWKWARD = FIXTURES / "for_each_awkward_keys" / "plan.json"
@@ -56,20 +50,6 @@ POLICY = (
     f"overrides: {{namespace_domain: {DOMAIN}, max_lifetime: 3h}}\n"
 )
 SIGNERS_PATH = ".github/gatekeeper/allowed_signers"
-
-
-def keygen(directory: Path, name: str, kind: str = "ed25519", passphrase: str = "") -> Path:
-    path = directory / name
-    extra = ["-b", "256"] if kind == "ecdsa" else []
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", kind, *extra, "-N", passphrase, "-C", name, "-f", str(path)],
-        check=True,
-    )
-    return path
-
-
-def pub(key: Path) -> str:
-    return Path(f"{key}.pub").read_text().strip()
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +113,7 @@ def env(monkeypatch: pytest.MonkeyPatch, gh_server: GHServer) -> Iterator[GHServ
     monkeypatch.delenv("SSH_ASKPASS", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     # No test may reach the real terminal: a prompt reads the (patched) stdin instead.
-    monkeypatch.setattr(sign, "_open_tty", lambda: None)
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: None)
     yield gh_server
 
 
@@ -267,7 +247,7 @@ def test_the_gate_seam_counts_the_posted_comment(
 ) -> None:
     """The gate command's own override evaluation, over a snapshot read from the server."""
     from gatekeeper.adapters.github import GitHubClient
-    from gatekeeper.gate.signed_overrides import evaluate_signed_overrides
+    from gatekeeper.commands.gate import evaluate_signed_overrides
 
     scene = seed(env, signer_line(keys["alice"]))
     n = scene.pr.number
@@ -613,13 +593,13 @@ def test_nothing_gated_is_refused(
     ("text", "minutes"), [("90m", 90), ("2h", 120), ("1h30m", 90), (" 24h ", 1440), ("5M", 5)]
 )
 def test_parse_ttl(text: str, minutes: int) -> None:
-    assert sign.parse_ttl(text) == timedelta(minutes=minutes)
+    assert signer.parse_ttl(text) == timedelta(minutes=minutes)
 
 
 @pytest.mark.parametrize("text", ["", "0m", "0h0m", "2", "2d", "-1h", "24h1m", "1.5h", "99999h"])
 def test_parse_ttl_refuses(text: str) -> None:
     with pytest.raises(OverrideError):
-        sign.parse_ttl(text)
+        signer.parse_ttl(text)
 
 
 def test_prompt_on_the_terminal_repeats_the_message_when_stderr_is_redirected(
@@ -632,21 +612,21 @@ def test_prompt_on_the_terminal_repeats_the_message_when_stderr_is_redirected(
             shown.write(self.getvalue())
             super().close()
 
-    monkeypatch.setattr(sign, "_open_tty", lambda: (io.StringIO("12\n"), Writer()))
-    sign.confirm(12, preset=None, preface="THE MESSAGE\n", stdin_used=True)
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: (io.StringIO("12\n"), Writer()))
+    sign_support.confirm(12, preset=None, preface="THE MESSAGE\n", stdin_used=True)
     assert shown.getvalue().startswith("THE MESSAGE\nType the PR number (12)")
-    monkeypatch.setattr(sign, "_open_tty", lambda: (io.StringIO("13\n"), Writer()))
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: (io.StringIO("13\n"), Writer()))
     with pytest.raises(OverrideError, match="does not match PR #12"):
-        sign.confirm(12, preset=None, preface="", stdin_used=True)
+        sign_support.confirm(12, preset=None, preface="", stdin_used=True)
 
 
 def test_no_terminal_and_a_plan_on_stdin_needs_the_scripted_confirmation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sign, "_open_tty", lambda: None)
+    monkeypatch.setattr(sign_support, "_open_tty", lambda: None)
     with pytest.raises(OverrideError, match="no terminal, and stdin carried a plan"):
-        sign.confirm(12, preset=None, preface="", stdin_used=True)
-    sign.confirm(12, preset=12, preface="", stdin_used=True)
+        sign_support.confirm(12, preset=None, preface="", stdin_used=True)
+    sign_support.confirm(12, preset=12, preface="", stdin_used=True)
 
 
 def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
@@ -656,7 +636,7 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     from gatekeeper.adapters.sign_github import PullHead
     from gatekeeper.commands.check import analyze_args
 
-    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "terraform" / "nested_modules"
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "terraform" / "nested_modules"
     policy = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="p.yml")
     argv = [
         "--plan",
@@ -671,7 +651,7 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     )
     check_args = cli.build_parser().parse_args(["check", *argv])
     head = PullHead("o/r", 1, "a" * 40, "b" * 40, "open", False, "", (), False)
-    signed = sign.read_plan_input(sign_args).analyze(policy, head)
+    signed = sign_support.read_plan_input(sign_args).analyze(policy, head)
     checked = analyze_args(check_args, policy)
     assert signed.plan_digest == checked.plan_digest
     assert [c.change.address for c in signed.gated] == [c.change.address for c in checked.gated]
@@ -680,7 +660,7 @@ def test_plan_log_with_source_signs_the_digest_check_and_gate_compute() -> None:
     no_source = cli.build_parser().parse_args(
         ["sign", "--repo", "o/r", "--pr", "1", "--key", "k", "--reason", "r", *argv[:2]]
     )
-    plain = sign.read_plan_input(no_source).analyze(policy, head)
+    plain = sign_support.read_plan_input(no_source).analyze(policy, head)
     assert all(c.possibly_production for c in plain.gated)
     assert any(c.production for c in signed.gated)
 

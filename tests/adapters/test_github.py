@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.adapters.github import (
-    ApiUnavailable,
-    GitHubClient,
-    NotFound,
-    RetryPolicy,
-    pr_facts,
-    rate_limit_wait,
-)
+from gatekeeper.adapters.github import GitHubClient, RetryPolicy, rate_limit_wait
+from gatekeeper.adapters.github_errors import ApiUnavailable, NotFound
+from gatekeeper.adapters.github_facts import pr_facts
 from gatekeeper.errors import ApiError
 from gatekeeper.policy.model import AgentPolicy, ApprovalPolicy
 from gatekeeper.pr.approvals import evaluate
@@ -356,7 +351,7 @@ def test_many_artifacts_and_jobs_are_paged_and_downloaded_in_parallel(
 
 
 def test_downloads_stop_at_the_time_budget(gh_server: GHServer) -> None:
-    from gatekeeper.adapters.github import ApiUnavailable
+    from gatekeeper.adapters.github_errors import ApiUnavailable
 
     st = gh_server.state
     pr = scene(st)
@@ -428,7 +423,7 @@ def test_check_run_output_is_clipped(gh_server: GHServer) -> None:
 def test_pr_facts_from_a_webhook_pull_request() -> None:
     doc = json.loads(
         (
-            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+            Path(__file__).resolve().parents[1] / "data" / "webhooks" / "pull_request.opened.0.json"
         ).read_text()
     )
     f = pr_facts("Codertocat/Hello-World", doc["pull_request"], [], [], [], [])
@@ -440,7 +435,7 @@ def test_pr_facts_from_a_webhook_pull_request() -> None:
 def test_malformed_api_answers_fail_closed() -> None:
     doc = json.loads(
         (
-            Path(__file__).resolve().parent / "data" / "webhooks" / "pull_request.opened.0.json"
+            Path(__file__).resolve().parents[1] / "data" / "webhooks" / "pull_request.opened.0.json"
         ).read_text()
     )
     pr = doc["pull_request"]

@@ -11,24 +11,24 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.apply_override import (
+from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
+from gatekeeper.cli import main
+from gatekeeper.commands import gate as gate_cmd
+from gatekeeper.gate.record import find_records, parse
+from gatekeeper.overrides.apply import (
     ApplyOverrideMessage,
     apply_context,
     format_apply_comment,
     render_apply_message,
 )
-from gatekeeper.cli import main
-from gatekeeper.commands import gate as gate_cmd
-from gatekeeper.gate.record import find_records, parse
-from gatekeeper.overrides import sort_changes
-from gatekeeper.signing import sign_with_ssh_keygen, validity
-from tests.gate.test_gate_command import Runner, check_runs, run_gate
+from gatekeeper.overrides.message import sort_changes
+from gatekeeper.overrides.signer import validity
+from tests.gate.test_gate_command import Runner, check_runs, pr_event, run_gate
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
-from tests.support.scenes import pr_event
-from tests.test_sign_command import keygen, pub
+from tests.support.signing_keys import keygen, pub
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 DESTROY_ALL = FIXTURES / "destroy_all" / "plan.json"  # six real deletes
 COUNT_SHRINK = FIXTURES / "count_shrink" / "plan.json"  # deletes null_resource.node[1], [2]
 NO_CHANGES = FIXTURES / "no_changes" / "plan.json"

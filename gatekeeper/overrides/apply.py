@@ -5,7 +5,7 @@ unblocked by a human's SSHSIG over a message that binds the repository, the comm
 applied, the workflow run that applies it and the plan's gated digest and change list. It is
 posted as a comment on that commit (fenced block `gatekeeper-apply-override`), and verified
 against allowed_signers on the default branch exactly as PR overrides are
-(gatekeeper.overrides does the verification).
+(gatekeeper.overrides.evaluate does the verification).
 
 It can never be replayed as a PR override, nor a PR override as this: the fence, the header
 line and the SSHSIG namespace (`gatekeeper-apply-override-v1@DOMAIN` against
@@ -16,38 +16,42 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gatekeeper.allowed_signers import AllowedSigners
 from gatekeeper.classify import Analysis
-from gatekeeper.overrides import (
-    Change,
+from gatekeeper.errors import EXIT_ALLOW, EXIT_BLOCK
+from gatekeeper.overrides.allowed_signers import AllowedSigners
+from gatekeeper.overrides.blocks import fenced_comment
+from gatekeeper.overrides.evaluate import (
+    BoundField,
     CommentLike,
     FieldMismatch,
-    MalformedOverride,
-    MessageLines,
     OverrideEvaluation,
     OverrideKind,
-    check_signed_fields,
     describe_mismatch,
     digest_mismatches,
     evaluate_overrides,
-    fenced_comment,
+)
+from gatekeeper.overrides.message import (
+    COMMIT_SHA,
+    NUMBER,
+    REPOSITORY,
+    Change,
+    MalformedOverride,
+    MessageLines,
+    check_signed_fields,
     format_time,
     signed_tail_lines,
 )
 from gatekeeper.policy.model import OverridePolicy
+from gatekeeper.verify import Verdict
 
 APPLY_INFO_STRING = "gatekeeper-apply-override"
 APPLY_HEADER = "gatekeeper-apply-override v1"
 APPLY_NAMESPACE_PREFIX = "gatekeeper-apply-override-v1@"
-_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
-_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_RUN = re.compile(r"[1-9][0-9]{0,17}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +93,17 @@ def apply_context(
 
 
 def apply_namespace(policy: OverridePolicy) -> str | None:
+    """The SSHSIG namespace of apply overrides under this policy; None when not configured."""
     return APPLY_OVERRIDE.namespace(policy)
 
 
 def check_apply_message(m: ApplyOverrideMessage) -> None:
-    if not _REPOSITORY.fullmatch(m.repository):
+    """Raise MalformedOverride unless every field is renderable and in range."""
+    if not REPOSITORY.fullmatch(m.repository):
         raise MalformedOverride("repository: expected owner/name")
-    if not _SHA.fullmatch(m.commit_sha):
+    if not COMMIT_SHA.fullmatch(m.commit_sha):
         raise MalformedOverride("commit_sha: expected a lowercase hex commit SHA")
-    if type(m.run_id) is not int or not _RUN.fullmatch(str(m.run_id)):
+    if type(m.run_id) is not int or not NUMBER.fullmatch(str(m.run_id)):
         raise MalformedOverride("run_id: expected a positive integer")
     check_signed_fields(m)
 
@@ -141,11 +147,11 @@ def parse_apply_message(data: bytes) -> ApplyOverrideMessage:
 def _mismatches(m: ApplyOverrideMessage, expected: ApplyContext) -> tuple[FieldMismatch, ...]:
     out: list[FieldMismatch] = []
     if m.repository.casefold() != expected.repository.casefold():
-        out.append(FieldMismatch("repository", expected.repository, m.repository))
+        out.append(FieldMismatch(BoundField.REPOSITORY, expected.repository, m.repository))
     if m.commit_sha != expected.commit_sha.lower():
-        out.append(FieldMismatch("commit_sha", expected.commit_sha, m.commit_sha))
+        out.append(FieldMismatch(BoundField.COMMIT_SHA, expected.commit_sha, m.commit_sha))
     if m.run_id != expected.run_id:
-        out.append(FieldMismatch("run_id", str(expected.run_id), str(m.run_id)))
+        out.append(FieldMismatch(BoundField.RUN_ID, str(expected.run_id), str(m.run_id)))
     return (*out, *digest_mismatches(m, expected.plan_sha256, expected.changes))
 
 
@@ -187,3 +193,28 @@ def format_apply_comment(message: ApplyOverrideMessage, signature: str) -> str:
         f"{format_time(message.expires_at)}."
     )
     return fenced_comment(summary, APPLY_INFO_STRING, render_apply_message(message), signature)
+
+
+def apply_override_verdict(result: OverrideEvaluation, gated: int, run_id: int) -> Verdict:
+    """verify's verdict from the apply overrides on the commit (`gated`: how many changes)."""
+    lines = tuple(
+        f"apply override {b.comment_url or b.comment_id}: "
+        + (f"counted ({b.principal})" if b.counted else f"rejected: {b.detail}")
+        for b in result.blocks
+    )
+    if result.satisfied:
+        who = ", ".join(result.principals)
+        return Verdict(
+            EXIT_ALLOW,
+            f"may proceed: signed apply override ({who}) for {gated} gated "
+            f"change{'s' if gated != 1 else ''} in run {run_id}",
+            lines,
+        )
+    if not result.available:
+        lines = (f"unavailable: {result.unavailable_reason}", *lines)
+    return Verdict(
+        EXIT_BLOCK,
+        f"not approved: no signed apply override counts ({len(result.principals)} of "
+        f"{result.required} required)",
+        lines,
+    )
