@@ -29,7 +29,8 @@ from gatekeeper.overrides.signer import build_message, format_comment
 from gatekeeper.plan import parse_plan
 from gatekeeper.policy.load import parse_policy
 from tests.ghserver import GHServer
-from tests.support.gaterun import REPO, agent_pr, base_repo, run_gate
+from tests.support.gaterun import run_gate
+from tests.support.scenes import REPO, agent_pr, base_repo
 from tests.support.signing_keys import keygen, pub
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")

@@ -247,7 +247,7 @@ def test_the_gate_seam_counts_the_posted_comment(
 ) -> None:
     """The gate command's own override evaluation, over a snapshot read from the server."""
     from gatekeeper.adapters.github import GitHubClient
-    from gatekeeper.commands.gate import evaluate_signed_overrides
+    from gatekeeper.gate.signed_overrides import evaluate_signed_overrides
 
     scene = seed(env, signer_line(keys["alice"]))
     n = scene.pr.number
