@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.escape import CONTROL, CONTROL_CLASS, escape_char, terminal
 
 # Everything the set must cover, by name.

@@ -32,7 +32,7 @@ from gatekeeper.plan import Plan, canonical_json, parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render.json_report import build_report, dumps
 from gatekeeper.render.markdown import render_check_output, render_comment, render_markdown
-from gatekeeper.render.view import Person, PrView
+from gatekeeper.render.pr_view import Person, PrView
 from gatekeeper.transport import BUNDLE_FILE, build_bundle, load_bundle
 from tests.ghserver import GHServer
 from tests.helpers import CORPUS, SECRET, TERRAFORM

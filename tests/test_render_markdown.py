@@ -33,7 +33,7 @@ from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision, decide_offline
 from gatekeeper.plan import Plan, parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.markdown import (
     CHECK_LIMIT,
     COMMENT_LIMIT,
@@ -50,7 +50,7 @@ from gatekeeper.render.markdown import (
     sticky_key,
     sticky_marker,
 )
-from gatekeeper.render.view import Person, PrView
+from gatekeeper.render.pr_view import Person, PrView
 from gatekeeper.source.model import Location, SourceFacts
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 

@@ -49,7 +49,7 @@ from gatekeeper.gate.pipeline import (
 from gatekeeper.gate.sections import HeadPull
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import PullRequestFacts
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 
 # GitHub asks for at least a second between writes (secondary rate limits); tests lower it.
 WRITE_SPACING = 1.0

@@ -18,9 +18,9 @@ from gatekeeper.decision import ALLOW, ERROR, Decision
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate.pipeline import Result, empty_analysis
 from gatekeeper.policy.model import Policy
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.escape import log_line
-from gatekeeper.render.view import PrView
+from gatekeeper.render.pr_view import PrView
 
 if TYPE_CHECKING:
     from gatekeeper.commands.gate import Gate

@@ -47,7 +47,7 @@ from gatekeeper.pr.approvals import ApprovalResult
 from gatekeeper.pr.authorship import Authorship, assess
 from gatekeeper.pr.facts import FILES_LIST_CAP, PullRequestFacts
 from gatekeeper.pr.trust_root import TrustRootChange, trust_root_changes
-from gatekeeper.render.view import Person, PrView
+from gatekeeper.render.pr_view import Person, PrView
 from gatekeeper.transport import untrusted_plan_changes
 
 EMPTY_DIGEST = hashlib.sha256(canonical_json([])).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gatekeeper.gate.pipeline import Result
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.markdown import (
     CHECK_LIMIT,
     render_check_output,

@@ -3,7 +3,7 @@
 In the order a reviewer reads, top to bottom:
 
 0. the hidden sticky marker (comment only), then `PrView.notices` (the tamper notice: the
-   first thing anyone must see; built by its own function with render.md);
+   first thing anyone must see; built by its own function with render.markdown_escape);
 1. the decision in one sentence (the same sentence as the check run title and the CLI's
    first line) and what unblocks it: how many more approvals, from whom, who did not count
    (named here, why folded below), or the exact `gatekeeper sign` command; an allowed
@@ -24,8 +24,8 @@ first, then header lines only, then a count). A notice says what was left out an
 whole report is. If the gated table alone is too long, its last rows go too; the decision
 always stays.
 
-Every string from a plan, the code or the PR goes through `gatekeeper.render.md`; attribute
-values only ever appear inside fenced blocks, after `gatekeeper.render.diff` masked secrets.
+Every string from a plan, the code or the PR goes through `render.markdown_escape`;
+attribute values only ever appear inside fenced blocks, after `render.diff` masked secrets.
 The only raw HTML emitted is the renderer's own: the marker comment, `<details>`,
 `<summary>`, `<code>` inside a summary, and `<br>` inside table cells.
 """
@@ -43,9 +43,9 @@ from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
 from gatekeeper.plan import Action, ReplaceOrder
 from gatekeeper.redact import redacted_paths
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.diff import header, render_change
-from gatekeeper.render.view import Person, PrView
+from gatekeeper.render.pr_view import Person, PrView
 
 COMMENT_LIMIT = 65_536  # GitHub refuses longer issue comments (characters)
 CHECK_LIMIT = 65_535  # check run output.summary and output.text (characters)

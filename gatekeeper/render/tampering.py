@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gatekeeper.gate.headcheck import Tampering
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 
 
 def render_tampering(findings: Sequence[Tampering]) -> str:

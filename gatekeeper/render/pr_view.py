@@ -35,5 +35,5 @@ class PrView:
     full_report_url: str | None = None  # where the untruncated report is (run summary)
     run_url: str | None = None  # the workflow run that made this report
     # Markdown blocks shown first, above the decision (the tamper notice). Not escaped by the
-    # renderer: each must come from a function that builds it with render.md from its data.
+    # renderer: each must come from a function that builds it with render.markdown_escape.
     notices: tuple[str, ...] = ()

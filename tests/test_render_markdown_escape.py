@@ -1,4 +1,4 @@
-"""Escaping primitives (gatekeeper.render.md), checked by parsing the output with a
+"""Escaping primitives (gatekeeper.render.markdown_escape), checked by parsing the output with a
 CommonMark + GFM-tables parser (markdown-it-py): whatever the input, the escaped text must
 come back as plain text (or one code span, or one fence) with the same visible content."""
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from gatekeeper.render import md
+from gatekeeper.render import markdown_escape as md
 
 HOSTILE = [
     '"`x`</details><img src=x>@org/team"',
