@@ -355,7 +355,7 @@ def test_every_golden_sign_command_parses(goldens: dict[str, str]) -> None:
 
 
 def test_goldens_show_no_secret_and_no_raw_hostile_html(goldens: dict[str, str]) -> None:
-    from tests.test_render_markdown import _parser
+    from tests.render.test_markdown import _parser
 
     for name, text in goldens.items():
         assert SECRET not in text, name

@@ -99,7 +99,7 @@ def test_the_gate_sections_become_approvers_and_overrides() -> None:
 
 
 def _derived_large() -> Analysis:
-    from tests.test_render_markdown import CORPUS, _derived_plan, _replicate
+    from tests.render.test_markdown import CORPUS, _derived_plan, _replicate
 
     plan = _derived_plan(
         CORPUS / "tfcompliance" / "aws_2deletes_tags_drift_tf100.json", "prod", _replicate(200)
@@ -171,7 +171,7 @@ def test_the_gate_check_text_keeps_the_record_whole_within_the_limit() -> None:
     from gatekeeper.gate.sections import Sections
     from gatekeeper.render.check_run import TEXT_LIMIT, check_output
     from gatekeeper.render.markdown import size_chars
-    from tests.test_render_markdown import thousands_truncated
+    from tests.render.test_markdown import thousands_truncated
 
     s = thousands_truncated()
     assert s.view is not None

@@ -54,7 +54,7 @@ from gatekeeper.render.pr_view import Person, PrView
 from gatekeeper.source.model import Location, SourceFacts
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 UPDATE = os.environ.get("GATEKEEPER_UPDATE_GOLDEN") == "1"
 
 HEAD = "9f1c2e3d4b5a69788796a5b4c3d2e1f0a9b8c7d6"
