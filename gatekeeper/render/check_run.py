@@ -6,12 +6,8 @@ from collections.abc import Sequence
 
 from gatekeeper.gate.pipeline import Result
 from gatekeeper.render import markdown_escape as md
-from gatekeeper.render.markdown import (
-    CHECK_LIMIT,
-    render_check_output,
-    render_summary,
-    size_chars,
-)
+from gatekeeper.render.layout import size_chars
+from gatekeeper.render.markdown import CHECK_LIMIT, render_check_output, render_summary
 
 TEXT_LIMIT = 65_000  # GitHubClient.create_check_run clips output.text beyond this
 

@@ -45,6 +45,15 @@ from gatekeeper.plan import Action, ReplaceOrder
 from gatekeeper.redact import redacted_paths
 from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.diff import header, render_change
+from gatekeeper.render.layout import (
+    SIZERS,
+    Block,
+    Folded,
+    Parts,
+    assemble,
+    clip,
+    details,
+)
 from gatekeeper.render.pr_view import Person, PrView
 
 COMMENT_LIMIT = 65_536  # GitHub refuses longer issue comments (characters)
@@ -85,26 +94,11 @@ def comment_marker(analysis: Analysis, marker_key: str | None = None) -> str:
     return sticky_marker(marker_key or sticky_key(p.label for p in analysis.plans))
 
 
-# ---------------------------------------------------------------- sizes
-
-
-def size_chars(s: str) -> int:
-    """Characters as GitHub may count them: UTF-16 code units (>= code points)."""
-    return len(s.encode("utf-16-le")) // 2
-
-
-def size_bytes(s: str) -> int:
-    return len(s.encode("utf-8"))
-
-
-_SIZERS: dict[str, Callable[[str], int]] = {"chars": size_chars, "bytes": size_bytes}
-
-
 # ---------------------------------------------------------------- small pieces
 
 
 def _clip(s: str, n: int = MAX_INLINE) -> str:
-    return s if len(s) <= n else s[:n] + f"… ({len(s) - n} more characters)"
+    return clip(s, n)
 
 
 def _t(s: str, *, in_table: bool = False) -> str:
@@ -387,9 +381,6 @@ def _gated_row(c: ClassifiedChange, view: PrView | None, shared: set[str]) -> st
     return "| " + "<br>".join(lines) + " |"
 
 
-_GATED_HEADER = "| Resource · action · why production |\n| --- |"
-
-
 def _gated_intro(gated: Sequence[ClassifiedChange]) -> str:
     if not gated:
         return "#### Gated changes\n\nNone: no destructive change touches production."
@@ -496,21 +487,6 @@ def _plans_block(analysis: Analysis) -> str:
 # ---------------------------------------------------------------- 4. folded parts
 
 
-Block = tuple[str, Callable[[], str]]  # (what it shows, renders it when asked)
-
-
-@dataclass(frozen=True, slots=True)
-class _Folded:
-    name: str  # what the truncation notice calls it when it is left out
-    render: Callable[[int | None, Callable[[str], int]], tuple[str, bool] | None]
-    # (room, sizer) -> (block, shortened) or None when not even its summary fits
-    grows: bool = False  # a list of diffs that takes what room it is given
-
-
-def _details(summary_html: str, body: str) -> str:
-    return f"<details><summary>{summary_html}</summary>\n\n{body}\n\n</details>"
-
-
 def _fold_diffs(
     summary_html: str,
     changes: Sequence[ClassifiedChange],
@@ -520,7 +496,7 @@ def _fold_diffs(
     """Diffs of `changes` in one folded block: whole diffs while they fit (OTHER_BLOCK_BUDGET
     without a limit), then header lines only (at most OTHER_MAX_LISTED), then a count."""
     cap = OTHER_BLOCK_BUDGET if room is None else room
-    fixed = size(_details(summary_html, md.fence("# (999999 more changes not listed)\n", "diff")))
+    fixed = size(details(summary_html, md.fence("# (999999 more changes not listed)\n", "diff")))
     if room is not None and fixed + 16 > room:
         return None
     used = fixed + 16  # fences may grow with backtick runs: a margin
@@ -542,7 +518,7 @@ def _fold_diffs(
     rest = len(changes) - len(parts)
     if rest:
         parts.append(f"# ({rest} more changes not listed)\n")
-    return _details(summary_html, md.fence("\n".join(parts), "diff")), not whole or bool(rest)
+    return details(summary_html, md.fence("\n".join(parts), "diff")), not whole or bool(rest)
 
 
 def _counts(changes: Iterable[ClassifiedChange]) -> str:
@@ -550,7 +526,7 @@ def _counts(changes: Iterable[ClassifiedChange]) -> str:
     return ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
 
 
-def _not_production(analysis: Analysis) -> list[_Folded]:
+def _not_production(analysis: Analysis) -> list[Folded]:
     mine = [c for c in analysis.changes if c.destructive and not c.gated]
     if not mine:
         return []
@@ -558,7 +534,7 @@ def _not_production(analysis: Analysis) -> list[_Folded]:
         f"⚪ Destructive changes that are not production ({len(mine)}: {_counts(mine)})"
     )
     return [
-        _Folded(
+        Folded(
             "the destructive changes that are not production",
             functools.partial(_fold_diffs, summary, mine),
             grows=True,
@@ -566,8 +542,8 @@ def _not_production(analysis: Analysis) -> list[_Folded]:
     ]
 
 
-def _others(analysis: Analysis) -> list[_Folded]:
-    out: list[_Folded] = []
+def _others(analysis: Analysis) -> list[Folded]:
+    out: list[Folded] = []
     for p in analysis.plans:
         mine = [
             c
@@ -581,7 +557,7 @@ def _others(analysis: Analysis) -> list[_Folded]:
             f"({len(mine)}: {md.html_text(_counts(mine))})"
         )
         out.append(
-            _Folded(
+            Folded(
                 f"the other changes of plan {md.code(_clip(p.label, 100))}",
                 functools.partial(_fold_diffs, summary, mine),
                 grows=True,
@@ -593,7 +569,7 @@ def _others(analysis: Analysis) -> list[_Folded]:
 def _fixed(
     summary_html: str, body: str
 ) -> Callable[[int | None, Callable[[str], int]], tuple[str, bool] | None]:
-    block = _details(summary_html, body)
+    block = details(summary_html, body)
 
     def render(room: int | None, size: Callable[[str], int]) -> tuple[str, bool] | None:
         return (block, False) if room is None or size(block) <= room else None
@@ -601,7 +577,7 @@ def _fixed(
     return render
 
 
-def _authorship(view: PrView | None) -> list[_Folded]:
+def _authorship(view: PrView | None) -> list[Folded]:
     if view is None:
         return []
     n = len(view.agent_evidence)
@@ -612,10 +588,10 @@ def _authorship(view: PrView | None) -> list[_Folded]:
     else:
         summary = "👤 Authorship: human-authored (no agent evidence)"
     items = "\n".join(f"- {_t(e)}" for e in view.agent_evidence) or "- no agent evidence found"
-    return [_Folded("the authorship evidence", _fixed(md.html_text(summary), items))]
+    return [Folded("the authorship evidence", _fixed(md.html_text(summary), items))]
 
 
-def _approvals(decision: Decision, view: PrView | None) -> list[_Folded]:
+def _approvals(decision: Decision, view: PrView | None) -> list[Folded]:
     if view is None:
         return []
     lines: list[str] = []
@@ -646,7 +622,7 @@ def _approvals(decision: Decision, view: PrView | None) -> list[_Folded]:
     if view.overrides:
         bits.append(_plural(len(view.overrides), "override comment"))
     summary = "Approvals" + (f" ({', '.join(bits)})" if bits else "")
-    return [_Folded("the approvals", _fixed(md.html_text(summary), "\n".join(lines)))]
+    return [Folded("the approvals", _fixed(md.html_text(summary), "\n".join(lines)))]
 
 
 # ---------------------------------------------------------------- 5. footer
@@ -665,28 +641,17 @@ def _footer(analysis: Analysis, view: PrView | None) -> str:
     return "_" + " · ".join(bits) + "_"
 
 
-# ---------------------------------------------------------------- assembly
+# ---------------------------------------------------------------- parts
 
 
-@dataclass(frozen=True, slots=True)
-class _Parts:
-    head: list[str]  # notices, decision, unblock, gated intro: never cut
-    rows: list[str]  # gated table rows: cut only when nothing else is left to cut
-    notes: str  # notes shared by gated rows
-    diffs: list[Block]  # gated diffs: cut from the last one up
-    plans: str  # Terraform's plan lines: never cut
-    folded: list[_Folded]  # part 4: each gets the room that is left
-    footer: str
-
-
-def _parts(analysis: Analysis, decision: Decision, view: PrView | None) -> _Parts:
+def _parts(analysis: Analysis, decision: Decision, view: PrView | None) -> Parts:
     gated = analysis.gated
     head = list(view.notices) if view is not None else []
     head += _decision_blocks(decision, view)
     rows: list[str] = []
     notes = plans = ""
     diffs: list[Block] = []
-    folded: list[_Folded] = []
+    folded: list[Folded] = []
     if analysis.plans:
         if gated or decision.outcome != ALLOW:  # an allowed PR's headline says why already
             head.append(_gated_intro(gated))
@@ -697,7 +662,7 @@ def _parts(analysis: Analysis, decision: Decision, view: PrView | None) -> _Part
         plans = "#### Plan\n\n" + _plans_block(analysis)
         folded = _not_production(analysis) + _others(analysis)
     folded += _authorship(view) + _approvals(decision, view)
-    return _Parts(head, rows, notes, diffs, plans, folded, _footer(analysis, view))
+    return Parts(head, rows, notes, diffs, plans, folded, _footer(analysis, view))
 
 
 def _where(view: PrView | None, full_report: str | None) -> str:
@@ -706,156 +671,6 @@ def _where(view: PrView | None, full_report: str | None) -> str:
     if view is not None and view.full_report_url and md.safe_url(view.full_report_url):
         return md.link("the job summary of this run", view.full_report_url)
     return "the job summary of this run"
-
-
-def _notice(
-    diffs_cut: Sequence[Block],
-    diffs_total: int,
-    folded_cut: Sequence[str],
-    folded_short: Sequence[str],
-    rows_cut: int,
-    rows_total: int,
-    limit: int,
-    unit: str,
-    where: str,
-) -> str:
-    what: list[str] = []
-    if rows_cut:
-        what.append(f"the last {rows_cut} of {rows_total} rows of the gated changes table")
-    if diffs_cut:
-        what.append(
-            f"attribute diffs of gated changes, from {md.code(_clip(diffs_cut[0][0], 300))} on"
-        )
-    if folded_cut:
-        what.append(", ".join(folded_cut))
-    if folded_short:
-        what.append("some diffs of " + ", ".join(folded_short) + " (listed by name only)")
-    unit_word = "characters" if unit == "chars" else "bytes"
-    return (
-        f"> ✂️ **Shortened** to fit the limit of {limit:,} {unit_word}. Left out: "
-        + "; ".join(what)
-        + f". The full report is in {where}."
-    )
-
-
-_SEP = "\n\n"
-_NOTICE_ROOM = 2_000  # kept free for the notice while the optional parts are laid out
-
-
-def _doc(blocks: Iterable[str]) -> str:
-    return _SEP.join(b for b in blocks if b) + "\n"
-
-
-def _assemble(
-    parts: _Parts,
-    *,
-    marker: str | None,
-    limit: int | None,
-    unit: str,
-    where: str,
-) -> str:
-    size = _SIZERS[unit]
-    top = [marker] if marker else []
-    table = _GATED_HEADER + "".join("\n" + r for r in parts.rows) if parts.rows else ""
-    before = [*top, *parts.head, table, parts.notes]
-    after = [parts.plans]
-    if limit is None:
-        diffs = [render() for _, render in parts.diffs]
-        folds = [got[0] for f in parts.folded if (got := f.render(None, size)) is not None]
-        return _doc([*before, *diffs, *after, *folds, parts.footer])
-
-    whole = _assemble(parts, marker=marker, limit=None, unit=unit, where=where)
-    if size(whole) <= limit:
-        return whole  # nothing to cut: the same text as without a limit
-    sep = size(_SEP)
-    base = size(_doc([*before, *after, parts.footer]))
-    reserve = _NOTICE_ROOM
-    while True:
-        room = limit - base - reserve
-        kept: list[str] = []
-        cut_from = len(parts.diffs)
-        for i, (_, render) in enumerate(parts.diffs):
-            block = render() if room > 0 else ""
-            if not block or size(block) + sep > room:
-                cut_from = i
-                break
-            kept.append(block)
-            room -= size(block) + sep
-        # The small folded parts first, then the lists of diffs share what is left (each
-        # gets an equal part of it, and what one leaves unused goes to the next).
-        laid: dict[int, str] = {}
-        gone: list[str] = []
-        short: list[str] = []
-        order = sorted(range(len(parts.folded)), key=lambda i: parts.folded[i].grows)
-        growing = sum(1 for f in parts.folded if f.grows)
-        for i in order:
-            f = parts.folded[i]
-            share = room
-            if f.grows:
-                share = room // max(1, growing)
-                growing -= 1
-            out = f.render(share - sep, size) if share > sep else None
-            if out is None:
-                gone.append(f.name)
-                continue
-            laid[i] = out[0]
-            room -= size(out[0]) + sep
-            if out[1]:
-                short.append(f.name)
-        folded = [laid[i] for i in sorted(laid)]
-        cut = parts.diffs[cut_from:]
-        notice = ""
-        if cut or gone or short:
-            notice = _notice(cut, len(parts.diffs), gone, short, 0, 0, limit, unit, where)
-        text = _doc([*before, *kept, *after, *folded, notice, parts.footer])
-        if size(text) <= limit:
-            return text
-        if room < 0 or reserve > limit:
-            break
-        reserve += size(text) - limit + 500  # the notice was longer than reserved: retry
-
-    # Even without optional parts it does not fit: cut rows of the gated table.
-    head = _doc([*top, *parts.head]).rstrip("\n")
-    rest = [parts.plans]
-    all_gone = [f.name for f in parts.folded]
-    for r in range(len(parts.rows) - 1, -1, -1):
-        notice = _notice(
-            parts.diffs,
-            len(parts.diffs),
-            all_gone,
-            [],
-            len(parts.rows) - r,
-            len(parts.rows),
-            limit,
-            unit,
-            where,
-        )
-        tbl = _GATED_HEADER + "".join("\n" + row for row in parts.rows[:r])
-        text = _doc([head, tbl, *rest, notice, parts.footer])
-        if size(text) <= limit:
-            return text
-
-    # Last resort: the decision alone (clipped).
-    notice = _notice(
-        parts.diffs,
-        len(parts.diffs),
-        all_gone,
-        [],
-        len(parts.rows),
-        len(parts.rows),
-        limit,
-        unit,
-        where,
-    )
-    # the notices (the tamper notice) and the title
-    n = next((i for i, b in enumerate(parts.head) if b.startswith("### ")), 0)
-    keep, title = parts.head[:n], parts.head[n] if parts.head else ""
-    top = [*top, *keep]
-    last = _doc([*top, title, notice, parts.footer])
-    while size(last) > limit and len(title) > 20:
-        title = title[: len(title) // 2] + "…"
-        last = _doc([*top, title, notice, parts.footer])
-    return last
 
 
 # ---------------------------------------------------------------- public API
@@ -877,11 +692,11 @@ def render_markdown(
     code units, "bytes" UTF-8 bytes). `marker_key`: start with the sticky marker for that key.
     `full_report`: Markdown naming where the untruncated report is (default: the job summary,
     linked when `view.full_report_url` is set)."""
-    if limit_unit not in _SIZERS:
-        raise ValueError(f"limit_unit must be one of {sorted(_SIZERS)}")
+    if limit_unit not in SIZERS:
+        raise ValueError(f"limit_unit must be one of {sorted(SIZERS)}")
     marker = sticky_marker(marker_key) if marker_key is not None else None
     parts = _parts(analysis, decision, view)
-    return _assemble(
+    return assemble(
         parts, marker=marker, limit=limit, unit=limit_unit, where=_where(view, full_report)
     )
 
@@ -934,10 +749,10 @@ def render_check_output(
     `limit` bounds the text (the gate gives less room when it appends its own blocks)."""
     parts = _parts(analysis, decision, view)
     where = _where(view, None)
-    core = _Parts(parts.head, parts.rows, parts.notes, [], parts.plans, [], parts.footer)
-    summary = _assemble(core, marker=None, limit=CHECK_LIMIT, unit="chars", where=where)
-    details = _Parts([], [], "", parts.diffs, "", parts.folded, "")
+    core = Parts(parts.head, parts.rows, parts.notes, [], parts.plans, [], parts.footer)
+    summary = assemble(core, marker=None, limit=CHECK_LIMIT, unit="chars", where=where)
+    rest = Parts([], [], "", parts.diffs, "", parts.folded, "")
     text = ""
     if parts.diffs or parts.folded:
-        text = _assemble(details, marker=None, limit=limit, unit="chars", where=where)
+        text = assemble(rest, marker=None, limit=limit, unit="chars", where=where)
     return CheckOutput(title=check_title(decision), summary=summary, text=text)

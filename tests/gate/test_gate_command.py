@@ -938,7 +938,8 @@ def test_check_run_text_stays_within_githubs_limit_with_a_long_explanation() -> 
     from gatekeeper.gate.pipeline import Result
     from gatekeeper.gate.sections import Sections
     from gatekeeper.render.check_run import check_output
-    from gatekeeper.render.markdown import CHECK_LIMIT, size_chars
+    from gatekeeper.render.layout import size_chars
+    from gatekeeper.render.markdown import CHECK_LIMIT
     from tests.render.test_markdown import thousands_truncated
 
     s = thousands_truncated()

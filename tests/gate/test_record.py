@@ -170,7 +170,7 @@ def test_the_gate_check_text_keeps_the_record_whole_within_the_limit() -> None:
     from gatekeeper.gate.pipeline import Result
     from gatekeeper.gate.sections import Sections
     from gatekeeper.render.check_run import TEXT_LIMIT, check_output
-    from gatekeeper.render.markdown import size_chars
+    from gatekeeper.render.layout import size_chars
     from tests.render.test_markdown import thousands_truncated
 
     s = thousands_truncated()

@@ -34,6 +34,7 @@ from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision, decide_offline
 from gatekeeper.plan import Plan, parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render import markdown_escape as md
+from gatekeeper.render.layout import size_bytes, size_chars
 from gatekeeper.render.markdown import (
     CHECK_LIMIT,
     COMMENT_LIMIT,
@@ -45,8 +46,6 @@ from gatekeeper.render.markdown import (
     render_comment,
     render_markdown,
     render_summary,
-    size_bytes,
-    size_chars,
     sticky_key,
     sticky_marker,
 )
