@@ -23,7 +23,7 @@ from gatekeeper.redact import (
     hidden,
     is_sensitive,
     redact_plan,
-    redacted_sides,
+    redacted_before,
 )
 from gatekeeper.sourcefacts import SourceFacts
 
@@ -412,7 +412,7 @@ def before_sha256(change: ResourceChange) -> str:
     """SHA-256 of the destroyed object as outputs may show it (secrets redacted): a hash of
     the raw value would let anyone who sees the digest and the rest of the object guess a
     low-entropy secret offline."""
-    return hashlib.sha256(canonical_json(redacted_sides(change)[0])).hexdigest()
+    return hashlib.sha256(canonical_json(redacted_before(change))).hexdigest()
 
 
 def plan_digest(changes: Iterable[ClassifiedChange]) -> str:

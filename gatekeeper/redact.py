@@ -65,7 +65,12 @@ def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> A
 
     Fails closed: a mask whose shape does not fit the value hides the whole value if the mask
     marks anything. Iterative: a plan may nest values ~1000 levels deep (msgspec's limit),
-    past Python's recursion limit, and masking must never be the step that fails."""
+    past Python's recursion limit, and masking must never be the step that fails.
+
+    With nothing marked and no secrets, `value` itself comes back (nothing to hide: no copy);
+    callers treat the result as read-only."""
+    if (sensitive is None or sensitive is False) and not secrets:
+        return value
     holder: list[Any] = [None]
     stack: list[tuple[Any, Any, Any, Any]] = [(value, sensitive, holder, 0)]
     while stack:
@@ -169,12 +174,26 @@ def marks_nothing(change: ResourceChange) -> bool:
     )
 
 
+# change -> its secrets, by identity: the classifier, the report, the digest and the bundle
+# each ask for a marked change's secrets, and each answer decodes and walks both sides. The
+# change is kept with its entry, so an id is never reused while cached; bounded for callers
+# that live long (tests, a gate evaluating many bundles).
+_SECRETS: dict[int, tuple[ResourceChange, tuple[Any, frozenset[str]]]] = {}
+_SECRETS_MAX = 1 << 18
+
+
 def change_secrets(change: ResourceChange) -> tuple[Any, frozenset[str]]:
     """(the union of both sides' masks, the secret strings of both sides) for one change."""
     if marks_nothing(change):
         return False, frozenset()
+    hit = _SECRETS.get(id(change))
+    if hit is not None and hit[0] is change:
+        return hit[1]
     union = union_masks(change.before_sensitive(), change.after_sensitive())
     secrets = secret_strings(change.before(), union) | secret_strings(change.after(), union)
+    if len(_SECRETS) >= _SECRETS_MAX:
+        _SECRETS.clear()
+    _SECRETS[id(change)] = (change, (union, secrets))
     return union, secrets
 
 
@@ -182,6 +201,12 @@ def redacted_sides(change: ResourceChange) -> tuple[Any, Any]:
     """(before, after) with every secret of the change hidden: what any output may show."""
     union, secrets = change_secrets(change)
     return mask(change.before(), union, secrets), mask(change.after(), union, secrets)
+
+
+def redacted_before(change: ResourceChange) -> Any:
+    """`before` with every secret of the change hidden (the digest's side of redacted_sides)."""
+    union, secrets = change_secrets(change)
+    return mask(change.before(), union, secrets)
 
 
 def redacted_paths(change: ResourceChange) -> tuple[tuple[str | int, ...], ...]:

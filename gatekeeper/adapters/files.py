@@ -9,7 +9,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from gatekeeper.errors import GatekeeperError, PlanError
@@ -196,11 +196,23 @@ def _cleanup_on_signal(pending: list[tuple[str, str]]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def write_stdout(text: str) -> None:
-    """Write the report to stdout; a failed write (a full disk, /dev/full, a closed pipe)
-    is an error the user can act on, not a crash."""
+def write_stdout(text: str | Iterable[bytes]) -> None:
+    """Write the report (text, or UTF-8 chunks written as they come) to stdout; a failed
+    write (a full disk, /dev/full, a closed pipe) is an error the user can act on, not a
+    crash."""
     try:
-        sys.stdout.write(text)
+        if isinstance(text, str):
+            sys.stdout.write(text)
+        else:
+            sys.stdout.flush()  # what was written as text comes first
+            raw = getattr(sys.stdout, "buffer", None)
+            for chunk in text:
+                if raw is not None:
+                    raw.write(chunk)
+                else:  # a text-only stream (a test's StringIO)
+                    sys.stdout.write(chunk.decode("utf-8"))
+            if raw is not None:
+                raw.flush()
         sys.stdout.flush()
     except BrokenPipeError:
         raise

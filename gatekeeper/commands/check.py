@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from gatekeeper.adapters.files import (
     PlanArg,
@@ -83,18 +84,19 @@ def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
     return analyze(plans, policy, source)
 
 
-def render(fmt: str, analysis: Analysis, decision: Decision) -> str:
+def render(fmt: str, analysis: Analysis, decision: Decision) -> Iterable[bytes]:
+    """The output in format `fmt`, as UTF-8 chunks (the JSON report is built while written)."""
     if fmt == "json":
-        from gatekeeper.render.json_report import build_report, dumps
+        from gatekeeper.render.json_report import report_chunks
 
-        return dumps(build_report(analysis, decision))
+        return report_chunks(analysis, decision)
     if fmt == "markdown":
         from gatekeeper.render.markdown import render_markdown
 
-        return render_markdown(analysis, decision)
+        return (render_markdown(analysis, decision).encode("utf-8"),)
     from gatekeeper.render.text import render_text
 
-    return render_text(analysis, decision)
+    return (render_text(analysis, decision).encode("utf-8"),)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,11 +119,11 @@ def _run(args: argparse.Namespace) -> int:
     _annotate(args, analysis)
     outputs: list[tuple[str, str | bytes]] = []
     if args.report:
-        from gatekeeper.render.json_report import build_report, dumps
+        from gatekeeper.render.json_report import report_chunks
 
-        outputs.append((args.report, dumps(build_report(analysis, decision))))
+        outputs.append((args.report, b"".join(report_chunks(analysis, decision))))
     if args.output:
-        outputs.append((args.output, text))
+        outputs.append((args.output, b"".join(text)))
     # Both files or neither: each is written beside its target before either is renamed.
     write_outputs(outputs)
     if not args.output:
