@@ -22,8 +22,12 @@ from gatekeeper.redact import (
     change_secrets,
     hidden,
     is_sensitive,
+    marks_nothing,
+    memo,
+    redact_change,
     redact_plan,
     redacted_before,
+    without_values,
 )
 from gatekeeper.sourcefacts import SourceFacts
 
@@ -73,23 +77,49 @@ class Analysis:
         return tuple(c for c in self.changes if c.destructive)
 
 
-def analyze(plans: Iterable[Plan], policy: Policy, source: SourceMap | None = None) -> Analysis:
-    """Classify every change. The plans are redacted first (`redact.redact_plan`): the
+def analyze(
+    plans: Iterable[Plan],
+    policy: Policy,
+    source: SourceMap | None = None,
+    *,
+    values: bool = True,
+) -> Analysis:
+    """Classify every change. Each change is redacted first (`redact.redact_change`): the
     classifier, every renderer and the plan bundle see the same redacted changes, so a plan
-    file and the bundle made from it give one classification and one diff."""
-    plans = tuple(redact_plan(p) for p in plans)
+    file and the bundle made from it give one classification and one diff.
+
+    `values=False` when no output will show the values of a change the classifier does not
+    look into (not destructive, no notes, no source facts: the bulk of a big plan; the text
+    and JSON outputs show none, the Markdown diffs them): such a change is not redacted but
+    stripped of its values if it marks any as sensitive (what is not kept cannot leak)."""
     out: list[ClassifiedChange] = []
+    redacted: list[Plan] = []
     for plan in plans:
+        changes: list[ResourceChange] = []
         for change in plan.changes:
             facts = source.get((plan.label, change.address)) if source else None
+            if values or _looks_into(change, policy, facts):
+                change = redact_change(change)
+            elif change.has_attributes and not marks_nothing(change):
+                change = without_values(change)
+            changes.append(change)
             out.append(classify(change, policy, facts))
+        redacted.append(redact_plan(plan, tuple(changes)))
     # Gated first (production before possibly), then other destructive changes, each sorted;
     # the rest, the bulk of a big plan, keep their plan order (Terraform sorts by address).
     gated = sorted((c for c in out if c.gated), key=_order)
     destructive = sorted((c for c in out if c.destructive and not c.gated), key=_order)
     rest = [c for c in out if not c.destructive]
     ordered = (*gated, *destructive, *rest)
-    return Analysis(plans=plans, changes=ordered, plan_digest=plan_digest(gated))
+    return Analysis(plans=tuple(redacted), changes=ordered, plan_digest=plan_digest(gated))
+
+
+def _looks_into(change: ResourceChange, policy: Policy, facts: SourceFacts | None) -> bool:
+    """Does `classify` read anything beyond the action? (the same test as its fast path)"""
+    destructive = change.destructive or (
+        policy.forget_is_destructive and change.action is Action.FORGET
+    )
+    return destructive or facts is not None or _has_notes(change)
 
 
 def _order(c: ClassifiedChange) -> tuple[int, str, str]:
@@ -99,12 +129,12 @@ def _order(c: ClassifiedChange) -> tuple[int, str, str]:
 def classify(
     change: ResourceChange, policy: Policy, facts: SourceFacts | None = None
 ) -> ClassifiedChange:
+    if not _looks_into(change, policy, facts):
+        # The common case in a big plan: nothing to explain. Skip the reason machinery.
+        return ClassifiedChange(change, False, False, False, False, (), ())
     destructive = change.destructive or (
         policy.forget_is_destructive and change.action is Action.FORGET
     )
-    if not destructive and facts is None and not _has_notes(change):
-        # The common case in a big plan: nothing to explain. Skip the reason machinery.
-        return ClassifiedChange(change, False, False, False, False, (), ())
     notes = _notes(change, facts)
     reasons: list[Reason] = []
     unknowns: list[Reason] = []
@@ -411,7 +441,11 @@ def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]
 def before_sha256(change: ResourceChange) -> str:
     """SHA-256 of the destroyed object as outputs may show it (secrets redacted): a hash of
     the raw value would let anyone who sees the digest and the rest of the object guess a
-    low-entropy secret offline."""
+    low-entropy secret offline. Computed once per change (the bundle's check, the digest)."""
+    return memo(change, "before_sha256", _before_sha256)
+
+
+def _before_sha256(change: ResourceChange) -> str:
     return hashlib.sha256(canonical_json(redacted_before(change))).hexdigest()
 
 

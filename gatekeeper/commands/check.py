@@ -81,7 +81,9 @@ def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
         from gatekeeper.source_cli import source_map_from_args
 
         source = source_map_from_args(plans, args, policy.production)
-    return analyze(plans, policy, source)
+    # The text and JSON outputs show no values of changes that are not destructive.
+    values = getattr(args, "format", None) not in ("text", "json")
+    return analyze(plans, policy, source, values=values)
 
 
 def render(fmt: str, analysis: Analysis, decision: Decision) -> Iterable[bytes]:
