@@ -256,9 +256,8 @@ class _LogSummary(msgspec.Struct):
 
 
 class _LogLine(msgspec.Struct):
+    # `@level`, `@message` and the rest are not read: left out, msgspec skips them undecoded.
     type: str | None = None
-    level: str | None = msgspec.field(default=None, name="@level")
-    message: str | None = msgspec.field(default=None, name="@message")
     terraform: str | None = None
     ui: str | None = None
     change: _LogChange | None = None
@@ -708,11 +707,28 @@ def _invocation(ai: _ActionInvocation, label: str) -> ResourceChange:
     )
 
 
-def _iter_lines(text: bytes) -> Iterator[tuple[int, bytes]]:
-    for n, line in enumerate(text.split(b"\n"), start=1):
-        s = line.strip()
-        if s:
-            yield n, s
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
+
+
+def _iter_lines(text: bytes) -> Iterator[tuple[int, memoryview]]:
+    """(line number, line without surrounding whitespace) of each non-blank line, as slices
+    of one memoryview: splitting the log would copy it whole into 250k byte strings."""
+    view = memoryview(text)
+    end = len(text)
+    pos, n = 0, 0
+    while pos <= end:
+        nl = text.find(b"\n", pos)
+        if nl < 0:
+            nl = end
+        n += 1
+        s, e = pos, nl
+        while s < e and text[s] in _SPACE:
+            s += 1
+        while e > s and text[e - 1] in _SPACE:
+            e -= 1
+        if s < e:
+            yield n, view[s:e]
+        pos = nl + 1
 
 
 def _parse_log(text: bytes, *, label: str, path: str, digest: str) -> Plan:
@@ -721,8 +737,8 @@ def _parse_log(text: bytes, *, label: str, path: str, digest: str) -> Plan:
 
 def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
     for n, line in _iter_lines(text):
-        if not line.startswith(b"{"):
-            raise _stray_error(path, n, line)
+        if line[0] != 0x7B:  # "{"
+            raise _stray_error(path, n, bytes(line))
         try:
             yield n, _line_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
