@@ -7,6 +7,7 @@ that is gated like production.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ def _plan_tags(
     output hides (Terraform marked it sensitive, or it equals a secret) is never read, so the
     verdict is the same for the plan file and for its bundle, which carries only redacted
     values. A hidden production tag makes the change possibly production (fail closed)."""
-    keys = {k.casefold() for k in prod.tag_keys}
+    keys = _folded(prod.tag_keys)
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
     masked: list[str] = []
     union, secrets = change_secrets(change)
@@ -220,6 +221,9 @@ def _plan_tags(
             or (bool(path) and is_sensitive(union, path))
             or (isinstance(value, str) and value in secrets)
         )
+
+    if union is False and not secrets:  # nothing marked (most changes): placeholders only
+        is_hidden = _only_placeholders
 
     objects = _sides(change)
     missing = _missing_object(change, objects)
@@ -282,6 +286,15 @@ def _plan_tags(
                 "production",
             )
         )
+
+
+def _only_placeholders(value: Any, path: tuple[str, ...]) -> bool:
+    return hidden(value)
+
+
+@functools.cache
+def _folded(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(k.casefold() for k in keys)
 
 
 def _prior_side(
@@ -348,7 +361,7 @@ def _get(mask: Any, key: str) -> Any:
     return mask.get(key) if isinstance(mask, dict) else None
 
 
-def _any_true(node: Any, keys: set[str]) -> bool:
+def _any_true(node: Any, keys: frozenset[str]) -> bool:
     """Is the tag map, or one of the production tag keys in it, unknown?"""
     if node is True:
         return True
@@ -374,7 +387,7 @@ def _code_tags(
             )
         )
         return
-    keys = {k.casefold() for k in prod.tag_keys}
+    keys = _folded(prod.tag_keys)
     from_code: list[Reason] = []
     for attr, tags in facts.tags.items():
         if attr not in prod.tag_attributes:
