@@ -7,6 +7,7 @@ that is gated like production.
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping
@@ -35,9 +36,27 @@ from gatekeeper.sourcefacts import SourceFacts
 SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
 
 
+class ReasonCode(enum.StrEnum):
+    """Why a change is production (the first five) or possibly production (the rest)."""
+
+    TAG = "tag"
+    ADDRESS = "address"
+    MODULE = "module"
+    PLAN_LABEL = "plan_label"
+    PROTECTED_TYPE = "protected_type"
+    UNKNOWN_ACTION = "unknown_action"
+    UNKNOWN_TAGS = "unknown_tags"
+    UNKNOWN_TAG_SHAPE = "unknown_tag_shape"
+    UNKNOWN_OBJECT = "unknown_object"
+    REDACTED_TAGS = "redacted_tags"
+    NO_ATTRIBUTES = "no_attributes"
+    UNRESOLVED_TAGS = "unresolved_tags"
+    SELF_REPORTED_TAGS = "self_reported_tags"
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
-    code: str  # tag | address | module | plan_label | protected_type | unknown_* | ...
+    code: ReasonCode
     text: str
 
 
@@ -164,25 +183,32 @@ def production_reasons(
     if change.action is Action.UNKNOWN:
         unknown.append(
             Reason(
-                "unknown_action",
+                ReasonCode.UNKNOWN_ACTION,
                 f"action {list(change.actions)} is unknown to this gatekeeper: treated as "
                 "destructive and possibly production",
             )
         )
     label_glob = globs.first_match(prod.plan_labels, change.plan)
     if label_glob:
-        found.append(Reason("plan_label", f"plan label {change.plan!r} matches {label_glob!r}"))
+        found.append(
+            Reason(ReasonCode.PLAN_LABEL, f"plan label {change.plan!r} matches {label_glob!r}")
+        )
     addr_glob = globs.first_match(prod.addresses, change.address)
     if addr_glob:
-        found.append(Reason("address", f"address matches {addr_glob!r}"))
+        found.append(Reason(ReasonCode.ADDRESS, f"address matches {addr_glob!r}"))
     elif change.module_address:
         mod_glob = globs.first_match(prod.addresses, change.module_address)
         if mod_glob:
-            found.append(Reason("module", f"module {change.module_address} matches {mod_glob!r}"))
+            found.append(
+                Reason(ReasonCode.MODULE, f"module {change.module_address} matches {mod_glob!r}")
+            )
     type_glob = globs.first_match(prod.protected_types, change.type)
     if type_glob:
         found.append(
-            Reason("protected_type", f"{change.type} is a protected type (stateful: {type_glob!r})")
+            Reason(
+                ReasonCode.PROTECTED_TYPE,
+                f"{change.type} is a protected type (stateful: {type_glob!r})",
+            )
         )
     if change.has_attributes:
         _plan_tags(change, prod, found, unknown)
@@ -235,7 +261,7 @@ def _plan_tags(
     for side, value, sens, unk in objects:
         if unk is True:
             unknown.append(
-                Reason("unknown_tags", f"the whole {side} object is unknown until apply")
+                Reason(ReasonCode.UNKNOWN_TAGS, f"the whole {side} object is unknown until apply")
             )
             continue
         if is_hidden(value, ()) or (union is True and value is not None):
@@ -245,7 +271,9 @@ def _plan_tags(
             continue
         for attr in prod.tag_attributes:
             if unk is not None and _any_true(_get(unk, attr), keys):
-                unknown.append(Reason("unknown_tags", f"{side}.{attr} is known only after apply"))
+                unknown.append(
+                    Reason(ReasonCode.UNKNOWN_TAGS, f"{side}.{attr} is known only after apply")
+                )
             tags = value.get(attr)
             if tags is not None and is_hidden(tags, (attr,)):
                 masked.append(f"{side}.{attr}")
@@ -253,7 +281,10 @@ def _plan_tags(
             odd = _not_string_map(tags, True if sens is True else _get(sens, attr))
             if odd is not None:
                 unknown.append(
-                    Reason("unknown_tag_shape", f"{side}.{attr} is {odd}, not a map of strings")
+                    Reason(
+                        ReasonCode.UNKNOWN_TAG_SHAPE,
+                        f"{side}.{attr} is {odd}, not a map of strings",
+                    )
                 )
             if not isinstance(tags, dict):
                 continue
@@ -275,13 +306,13 @@ def _plan_tags(
                     shown = "(value not shown)" if side == "prior_state" else repr(val)
                     matches.setdefault(f"{attr}.{key} = {shown}", []).append(side)
     for text, sides in matches.items():
-        found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
+        found.append(Reason(ReasonCode.TAG, f"{text} ({' and '.join(sides)})"))
     if masked:
         what = ", ".join(dict.fromkeys(masked))
         verb = "is" if len(set(masked)) == 1 else "are"
         unknown.append(
             Reason(
-                "redacted_tags",
+                ReasonCode.REDACTED_TAGS,
                 f"{what} {verb} sensitive, so its tags cannot be read: treated as possibly "
                 "production",
             )
@@ -323,10 +354,13 @@ def _missing_object(
     values = {side: value for side, value, _s, unk in sides if unk is not True}
     if change.action is Action.DELETE and values.get("before") is None:
         return Reason(
-            "unknown_object", "the plan gives no `before` object for this delete: tags unread"
+            ReasonCode.UNKNOWN_OBJECT,
+            "the plan gives no `before` object for this delete: tags unread",
         )
     if change.action is Action.REPLACE and all(v is None for v in values.values()) and values:
-        return Reason("unknown_object", "the plan gives neither side of this replace: tags unread")
+        return Reason(
+            ReasonCode.UNKNOWN_OBJECT, "the plan gives neither side of this replace: tags unread"
+        )
     return None
 
 
@@ -381,7 +415,7 @@ def _code_tags(
     if facts is None:
         unknown.append(
             Reason(
-                "no_attributes",
+                ReasonCode.NO_ATTRIBUTES,
                 "the plan log carries no attribute values, so tags could not be read "
                 "(give `terraform show -json` output or --source)",
             )
@@ -394,15 +428,15 @@ def _code_tags(
             continue
         for key, val in tags.items():
             if key.casefold() in keys and globs.first_match(prod.tag_values, val, casefold=True):
-                from_code.append(Reason("tag", f"{attr}.{key} = {val!r} (from code)"))
+                from_code.append(Reason(ReasonCode.TAG, f"{attr}.{key} = {val!r} (from code)"))
     found.extend(from_code)
     for why in facts.unresolved:
-        unknown.append(Reason("unresolved_tags", why))
+        unknown.append(Reason(ReasonCode.UNRESOLVED_TAGS, why))
     if facts.tags_from_pr_only and not from_code:
         # Self-reported data may only make the outcome stricter (trust model).
         unknown.append(
             Reason(
-                "self_reported_tags",
+                ReasonCode.SELF_REPORTED_TAGS,
                 "its tags were read only from the PR's own code, which can make it production "
                 "but never clear it: give the base commit's checkout (--base-source, or the "
                 "Action's base-source-dir)",

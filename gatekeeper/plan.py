@@ -122,6 +122,18 @@ class Plan:
     sha256: str
 
 
+def plan_metadata(plan: Plan) -> dict[str, Any]:
+    """What identifies a plan in the report and the bundle (the one serialisation of it)."""
+    return {
+        "label": plan.label,
+        "path": plan.path,
+        "format": plan.format,
+        "format_version": plan.format_version,
+        "terraform_version": plan.terraform_version,
+        "sha256": plan.sha256,
+    }
+
+
 def _decode(raw: msgspec.Raw | None, change: ResourceChange, field: str) -> Any:
     """Decode one lazily kept attribute value. A value that cannot be read (a number out of
     range such as 1e400 or a 5,000-digit integer, nesting past the limit) is bad input: the

@@ -70,6 +70,7 @@ from gatekeeper.plan import (
     ResourceChange,
     canonical_json,
     map_actions,
+    plan_metadata,
 )
 from gatekeeper.policy import Policy
 from gatekeeper.redact import redact_change
@@ -142,12 +143,7 @@ def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> di
         "head_sha": head_sha,
         "plans": [
             {
-                "label": p.label,
-                "path": p.path,
-                "format": p.format,
-                "format_version": p.format_version,
-                "terraform_version": p.terraform_version,
-                "sha256": p.sha256,
+                **plan_metadata(p),
                 "errored": p.errored,
                 "diagnostics": [
                     {

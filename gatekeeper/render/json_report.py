@@ -7,8 +7,8 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from functools import cache
-from itertools import islice
 from importlib import resources
+from itertools import islice
 from typing import Any
 
 import msgspec
@@ -16,7 +16,7 @@ import msgspec
 from gatekeeper import __version__
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
-from gatekeeper.plan import Action
+from gatekeeper.plan import Action, plan_metadata
 from gatekeeper.redact import redacted_paths
 
 REPORT_VERSION = 1
@@ -111,16 +111,7 @@ def _report(
         "advisory": decision.advisory,
         "plan_digest": analysis.plan_digest,
         "plans": [
-            {
-                "label": p.label,
-                "path": p.path,
-                "format": p.format,
-                "format_version": p.format_version,
-                "terraform_version": p.terraform_version,
-                "sha256": p.sha256,
-                "changes": len(p.changes),
-                "drift": len(p.drift),
-            }
+            {**plan_metadata(p), "changes": len(p.changes), "drift": len(p.drift)}
             for p in analysis.plans
         ],
         "changes": (
