@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import stat
 import sys
-import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -134,6 +131,8 @@ def _replaceable(path: str) -> bool:
 def _write_temp(path: str, payload: bytes, pending: list[tuple[str, str]]) -> None:
     """Write `payload` to a new temporary file beside `path`, recorded in `pending` at once
     (so it is removed on any failure)."""
+    import tempfile  # ~5 ms to import (random, shutil): only when a file is written
+
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gatekeeper-", suffix=".tmp")
@@ -182,6 +181,9 @@ class Terminated(KeyboardInterrupt):
 def _cleanup_on_signal(pending: list[tuple[str, str]]) -> Iterator[None]:
     """While writing, SIGTERM unwinds like SIGINT (KeyboardInterrupt), so the `finally`
     that removes the temporary files runs. Only the main thread can set handlers."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -7,7 +7,6 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from itertools import islice
 from typing import Any
 
@@ -203,6 +202,8 @@ def encode_report(report: dict[str, Any]) -> Iterator[bytes]:
 
 @cache
 def report_schema() -> dict[str, Any]:
+    from importlib import resources
+
     text = resources.files("gatekeeper").joinpath("schemas/report.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
