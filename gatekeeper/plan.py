@@ -504,13 +504,19 @@ def _parse_show(text: bytes, *, label: str, path: str, digest: str) -> Plan:
             "fix the errors `terraform plan` reports; a failed plan cannot be gated",
         )
     rcs = raw.resource_changes or []
+    listed = bool(rcs)
     prior = _prior_objects(raw, path) if any("delete" in rc.change.actions for rc in rcs) else {}
-    changes = tuple(_show_change(rc, label, drift=False, prior=prior) for rc in rcs)
+    # Drained as converted: each decoded struct is freed once its change is built, so the
+    # two never both exist for the whole plan (less peak memory on a big plan).
+    rcs.reverse()
+    changes = tuple(
+        _show_change(rcs.pop(), label, drift=False, prior=prior) for _ in range(len(rcs))
+    )
     # Terraform 1.14 action invocations run provider side effects this program cannot judge:
     # report each as an unknown action, which fails closed.
     changes += tuple(_invocation(ai, label) for ai in raw.action_invocations or [])
     drift = tuple(_show_change(rc, label, drift=True) for rc in raw.resource_drift or [])
-    _cross_check(raw, changes, path)
+    _cross_check(raw, changes, path, listed=listed)
     return Plan(
         label=label,
         path=path,
@@ -531,7 +537,9 @@ _DISAGREE_HINT = (
 )
 
 
-def _cross_check(raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str) -> None:
+def _cross_check(
+    raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str, *, listed: bool
+) -> None:
     """Fail closed when the plan's parts disagree. Terraform omits `resource_changes` when
     nothing changes, so a missing key alone proves nothing; but one flipped bit in that key
     reads as "no changes". What Terraform writes elsewhere must then agree: `applyable` and
@@ -554,7 +562,7 @@ def _cross_check(raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str)
         )
     if raw.applyable is False and any(c.action is not Action.NOOP for c in changes):
         raise disagree("`applyable` is false, but resource_changes has changes")
-    if raw.resource_changes:
+    if listed:  # resource_changes lists something
         return
     planned = _managed(raw.planned_values, _values_decoder, path)
     if planned:
