@@ -149,6 +149,7 @@ def _order(c: ClassifiedChange) -> tuple[int, str, str]:
 def classify(
     change: ResourceChange, policy: Policy, facts: SourceFacts | None = None
 ) -> ClassifiedChange:
+    """The change with its verdict (destructive, production, gated) and the reasons."""
     if not _looks_into(change, policy, facts):
         # The common case in a big plan: nothing to explain. Skip the reason machinery.
         return ClassifiedChange(change, False, False, False, False, (), ())

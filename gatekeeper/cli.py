@@ -53,6 +53,7 @@ FALLBACK_HINTS: tuple[tuple[type[GatekeeperError], str], ...] = (
 
 
 def fallback_hint(exc: GatekeeperError) -> str:
+    """The hint for an error that brings none of its own, by its kind."""
     hint = next((h for kind, h in FALLBACK_HINTS if isinstance(exc, kind)), None)
     return hint or "see `gatekeeper --help` and the README's Troubleshooting"
 
@@ -86,6 +87,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code (0 allowed, 1 blocked, 2 bad input, 3 bug)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     # One short-lived batch run that allocates ~10 objects per resource change and makes no

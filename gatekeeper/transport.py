@@ -298,6 +298,7 @@ def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
 
 
 def parse_bundle(data: bytes, *, source: str = BUNDLE_FILE) -> Bundle:
+    """The bundle in `data`, every field and each change's before_sha256 checked."""
     try:
         doc = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -818,6 +819,7 @@ def _few(names: Sequence[str]) -> str:
 
 
 def is_artifact_pattern(name: str) -> bool:
+    """Does the artifact name hold a glob (one bundle per matrix leg)?"""
     return "*" in name or "?" in name
 
 

@@ -38,6 +38,7 @@ def parse_plan_arg(text: str) -> PlanArg:
 
 
 def read_plans(args: list[PlanArg]) -> list[Plan]:
+    """The parsed plans, each label used once and stdin read at most once."""
     if not args:
         raise PlanError("no plan given", "pass --plan plan.json (or - for stdin)")
     labels = [a.label for a in args]

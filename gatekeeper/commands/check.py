@@ -67,14 +67,17 @@ def add_plan_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
 
 
 def plan_args(args: argparse.Namespace) -> list[PlanArg]:
+    """The plans named on the command line, positional and --plan, in order."""
     return [parse_plan_arg(x) for x in [*args.plans, *args.plan]]
 
 
 def load_policy(args: argparse.Namespace) -> Policy:
+    """The --config policy, or the built-in defaults."""
     return load_policy_file(args.config) if args.config else Policy()
 
 
 def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
+    """The analysis of the plans (and source dirs) the arguments name."""
     plans = read_plans(plan_args(args))
     source = None
     if getattr(args, "source", None) or getattr(args, "base_source", None):
@@ -102,6 +105,7 @@ def render(fmt: str, analysis: Analysis, decision: Decision) -> Iterable[bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`gatekeeper check`; the exit code of its decision."""
     for flag, value in (("--report", args.report), ("--output", args.output)):
         if value == "":
             raise GatekeeperError(f"{flag}: the path is empty", f"name a file: {flag} FILE")

@@ -57,6 +57,7 @@ class ChangeRecord(msgspec.Struct, gc=False):
 
 
 def change_record(c: ClassifiedChange) -> ChangeRecord:
+    """The report's entry for one change (replace paths redacted)."""
     ch = c.change
     loc = c.source.location if c.source is not None else None
     return ChangeRecord(
@@ -202,6 +203,7 @@ def encode_report(report: dict[str, Any]) -> Iterator[bytes]:
 
 @cache
 def report_schema() -> dict[str, Any]:
+    """The JSON schema of the report, as shipped in the package."""
     from importlib import resources
 
     text = resources.files("gatekeeper").joinpath("schemas/report.schema.json").read_text("utf-8")
