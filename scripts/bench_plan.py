@@ -421,11 +421,12 @@ def main() -> None:
             subprocess.run([PY, __file__, "--generate", name, str(n), str(path)], check=True)
         return path
 
+    k = 1000 // scale  # thousands of changes at this scale
     shapes: list[tuple[str, str, int, str]] = [
-        ("corpus", "corpus-shaped, 100k changes", 100_000 // scale, JSON_LOAD),
-        ("worst", "worst: 100k changes, none no-op", 100_000 // scale, JSON_LOAD),
-        ("estate", "estate: 50k listed, 20 change", 50_000 // scale, JSON_LOAD),
-        ("log", "plan -json log, 100k changes", 100_000 // scale, JSON_LINES),
+        ("corpus", f"corpus-shaped, {100 * k // 1000}k changes", 100 * k, JSON_LOAD),
+        ("worst", f"worst: {100 * k // 1000}k changes, none no-op", 100 * k, JSON_LOAD),
+        ("estate", f"estate: {50 * k // 1000}k listed, 20 change", 50 * k, JSON_LOAD),
+        ("log", f"plan -json log, {100 * k // 1000}k changes", 100 * k, JSON_LINES),
     ]
     if args.only:
         keep = set(args.only.split(","))
