@@ -239,7 +239,13 @@ def _opt_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
 
 
 def _raw(value: Any) -> msgspec.Raw | None:
-    return None if value is None else msgspec.Raw(canonical_json(value))
+    # Any encoding of the value will do: a change's raw values are only ever decoded (the
+    # digest re-encodes canonically). msgspec's is ~5x faster than sorted json.dumps.
+    return None if value is None else msgspec.Raw(msgspec.json.encode(value))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
@@ -300,7 +306,8 @@ def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
 def parse_bundle(data: bytes, *, source: str = BUNDLE_FILE) -> Bundle:
     """The bundle in `data`, every field and each change's before_sha256 checked."""
     try:
-        doc = json.loads(data)
+        # NaN/Infinity are not JSON (and msgspec would write NaN back as null): refused.
+        doc = json.loads(data, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise _fail(source, f"not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
