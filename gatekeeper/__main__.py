@@ -1,5 +1,3 @@
-import sys
+from gatekeeper.cli import entry
 
-from gatekeeper.cli import main
-
-sys.exit(main())
+entry()

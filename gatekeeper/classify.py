@@ -7,6 +7,8 @@ that is gated like production.
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,17 +24,39 @@ from gatekeeper.redact import (
     change_secrets,
     hidden,
     is_sensitive,
+    marks_nothing,
+    memo,
+    redact_change,
     redact_plan,
-    redacted_sides,
+    redacted_before,
+    without_values,
 )
 from gatekeeper.source.model import SourceFacts
 
 SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
 
 
+class ReasonCode(enum.StrEnum):
+    """Why a change is production (the first five) or possibly production (the rest)."""
+
+    TAG = "tag"
+    ADDRESS = "address"
+    MODULE = "module"
+    PLAN_LABEL = "plan_label"
+    PROTECTED_TYPE = "protected_type"
+    UNKNOWN_ACTION = "unknown_action"
+    UNKNOWN_TAGS = "unknown_tags"
+    UNKNOWN_TAG_SHAPE = "unknown_tag_shape"
+    UNKNOWN_OBJECT = "unknown_object"
+    REDACTED_TAGS = "redacted_tags"
+    NO_ATTRIBUTES = "no_attributes"
+    UNRESOLVED_TAGS = "unresolved_tags"
+    SELF_REPORTED_TAGS = "self_reported_tags"
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
-    code: str  # tag | address | module | plan_label | protected_type | unknown_* | ...
+    code: ReasonCode
     text: str
 
 
@@ -73,23 +97,49 @@ class Analysis:
         return tuple(c for c in self.changes if c.destructive)
 
 
-def analyze(plans: Iterable[Plan], policy: Policy, source: SourceMap | None = None) -> Analysis:
-    """Classify every change. The plans are redacted first (`redact.redact_plan`): the
+def analyze(
+    plans: Iterable[Plan],
+    policy: Policy,
+    source: SourceMap | None = None,
+    *,
+    values: bool = True,
+) -> Analysis:
+    """Classify every change. Each change is redacted first (`redact.redact_change`): the
     classifier, every renderer and the plan bundle see the same redacted changes, so a plan
-    file and the bundle made from it give one classification and one diff."""
-    plans = tuple(redact_plan(p) for p in plans)
+    file and the bundle made from it give one classification and one diff.
+
+    `values=False` when no output will show the values of a change the classifier does not
+    look into (not destructive, no notes, no source facts: the bulk of a big plan; the text
+    and JSON outputs show none, the Markdown diffs them): such a change is not redacted but
+    stripped of its values if it marks any as sensitive (what is not kept cannot leak)."""
     out: list[ClassifiedChange] = []
+    redacted: list[Plan] = []
     for plan in plans:
+        changes: list[ResourceChange] = []
         for change in plan.changes:
             facts = source.get((plan.label, change.address)) if source else None
+            if values or _looks_into(change, policy, facts):
+                change = redact_change(change)
+            elif change.has_attributes and not marks_nothing(change):
+                change = without_values(change)
+            changes.append(change)
             out.append(classify(change, policy, facts))
+        redacted.append(redact_plan(plan, tuple(changes)))
     # Gated first (production before possibly), then other destructive changes, each sorted;
     # the rest, the bulk of a big plan, keep their plan order (Terraform sorts by address).
     gated = sorted((c for c in out if c.gated), key=_order)
     destructive = sorted((c for c in out if c.destructive and not c.gated), key=_order)
     rest = [c for c in out if not c.destructive]
     ordered = (*gated, *destructive, *rest)
-    return Analysis(plans=plans, changes=ordered, plan_digest=plan_digest(gated))
+    return Analysis(plans=tuple(redacted), changes=ordered, plan_digest=plan_digest(gated))
+
+
+def _looks_into(change: ResourceChange, policy: Policy, facts: SourceFacts | None) -> bool:
+    """Does `classify` read anything beyond the action? (the same test as its fast path)"""
+    destructive = change.destructive or (
+        policy.forget_is_destructive and change.action is Action.FORGET
+    )
+    return destructive or facts is not None or _has_notes(change)
 
 
 def _order(c: ClassifiedChange) -> tuple[int, str, str]:
@@ -99,12 +149,13 @@ def _order(c: ClassifiedChange) -> tuple[int, str, str]:
 def classify(
     change: ResourceChange, policy: Policy, facts: SourceFacts | None = None
 ) -> ClassifiedChange:
+    """The change with its verdict (destructive, production, gated) and the reasons."""
+    if not _looks_into(change, policy, facts):
+        # The common case in a big plan: nothing to explain. Skip the reason machinery.
+        return ClassifiedChange(change, False, False, False, False, (), ())
     destructive = change.destructive or (
         policy.forget_is_destructive and change.action is Action.FORGET
     )
-    if not destructive and facts is None and not _has_notes(change):
-        # The common case in a big plan: nothing to explain. Skip the reason machinery.
-        return ClassifiedChange(change, False, False, False, False, (), ())
     notes = _notes(change, facts)
     reasons: list[Reason] = []
     unknowns: list[Reason] = []
@@ -133,25 +184,32 @@ def production_reasons(
     if change.action is Action.UNKNOWN:
         unknown.append(
             Reason(
-                "unknown_action",
+                ReasonCode.UNKNOWN_ACTION,
                 f"action {list(change.actions)} is unknown to this gatekeeper: treated as "
                 "destructive and possibly production",
             )
         )
     label_glob = globs.first_match(prod.plan_labels, change.plan)
     if label_glob:
-        found.append(Reason("plan_label", f"plan label {change.plan!r} matches {label_glob!r}"))
+        found.append(
+            Reason(ReasonCode.PLAN_LABEL, f"plan label {change.plan!r} matches {label_glob!r}")
+        )
     addr_glob = globs.first_match(prod.addresses, change.address)
     if addr_glob:
-        found.append(Reason("address", f"address matches {addr_glob!r}"))
+        found.append(Reason(ReasonCode.ADDRESS, f"address matches {addr_glob!r}"))
     elif change.module_address:
         mod_glob = globs.first_match(prod.addresses, change.module_address)
         if mod_glob:
-            found.append(Reason("module", f"module {change.module_address} matches {mod_glob!r}"))
+            found.append(
+                Reason(ReasonCode.MODULE, f"module {change.module_address} matches {mod_glob!r}")
+            )
     type_glob = globs.first_match(prod.protected_types, change.type)
     if type_glob:
         found.append(
-            Reason("protected_type", f"{change.type} is a protected type (stateful: {type_glob!r})")
+            Reason(
+                ReasonCode.PROTECTED_TYPE,
+                f"{change.type} is a protected type (stateful: {type_glob!r})",
+            )
         )
     if change.has_attributes:
         _plan_tags(change, prod, found, unknown)
@@ -179,7 +237,7 @@ def _plan_tags(
     output hides (Terraform marked it sensitive, or it equals a secret) is never read, so the
     verdict is the same for the plan file and for its bundle, which carries only redacted
     values. A hidden production tag makes the change possibly production (fail closed)."""
-    keys = {k.casefold() for k in prod.tag_keys}
+    keys = _folded(prod.tag_keys)
     matches: dict[str, list[str]] = {}  # "attr.key = value" -> sides it was seen on
     masked: list[str] = []
     union, secrets = change_secrets(change)
@@ -191,6 +249,9 @@ def _plan_tags(
             or (isinstance(value, str) and value in secrets)
         )
 
+    if union is False and not secrets:  # nothing marked (most changes): placeholders only
+        is_hidden = _only_placeholders
+
     objects = _sides(change)
     missing = _missing_object(change, objects)
     prior = _prior_side(change, objects, prod)
@@ -201,7 +262,7 @@ def _plan_tags(
     for side, value, sens, unk in objects:
         if unk is True:
             unknown.append(
-                Reason("unknown_tags", f"the whole {side} object is unknown until apply")
+                Reason(ReasonCode.UNKNOWN_TAGS, f"the whole {side} object is unknown until apply")
             )
             continue
         if is_hidden(value, ()) or (union is True and value is not None):
@@ -211,7 +272,9 @@ def _plan_tags(
             continue
         for attr in prod.tag_attributes:
             if unk is not None and _any_true(_get(unk, attr), keys):
-                unknown.append(Reason("unknown_tags", f"{side}.{attr} is known only after apply"))
+                unknown.append(
+                    Reason(ReasonCode.UNKNOWN_TAGS, f"{side}.{attr} is known only after apply")
+                )
             tags = value.get(attr)
             if tags is not None and is_hidden(tags, (attr,)):
                 masked.append(f"{side}.{attr}")
@@ -219,7 +282,10 @@ def _plan_tags(
             odd = _not_string_map(tags, True if sens is True else _get(sens, attr))
             if odd is not None:
                 unknown.append(
-                    Reason("unknown_tag_shape", f"{side}.{attr} is {odd}, not a map of strings")
+                    Reason(
+                        ReasonCode.UNKNOWN_TAG_SHAPE,
+                        f"{side}.{attr} is {odd}, not a map of strings",
+                    )
                 )
             if not isinstance(tags, dict):
                 continue
@@ -241,17 +307,26 @@ def _plan_tags(
                     shown = "(value not shown)" if side == "prior_state" else repr(val)
                     matches.setdefault(f"{attr}.{key} = {shown}", []).append(side)
     for text, sides in matches.items():
-        found.append(Reason("tag", f"{text} ({' and '.join(sides)})"))
+        found.append(Reason(ReasonCode.TAG, f"{text} ({' and '.join(sides)})"))
     if masked:
         what = ", ".join(dict.fromkeys(masked))
         verb = "is" if len(set(masked)) == 1 else "are"
         unknown.append(
             Reason(
-                "redacted_tags",
+                ReasonCode.REDACTED_TAGS,
                 f"{what} {verb} sensitive, so its tags cannot be read: treated as possibly "
                 "production",
             )
         )
+
+
+def _only_placeholders(value: Any, path: tuple[str, ...]) -> bool:
+    return hidden(value)
+
+
+@functools.cache
+def _folded(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(k.casefold() for k in keys)
 
 
 def _prior_side(
@@ -280,10 +355,13 @@ def _missing_object(
     values = {side: value for side, value, _s, unk in sides if unk is not True}
     if change.action is Action.DELETE and values.get("before") is None:
         return Reason(
-            "unknown_object", "the plan gives no `before` object for this delete: tags unread"
+            ReasonCode.UNKNOWN_OBJECT,
+            "the plan gives no `before` object for this delete: tags unread",
         )
     if change.action is Action.REPLACE and all(v is None for v in values.values()) and values:
-        return Reason("unknown_object", "the plan gives neither side of this replace: tags unread")
+        return Reason(
+            ReasonCode.UNKNOWN_OBJECT, "the plan gives neither side of this replace: tags unread"
+        )
     return None
 
 
@@ -318,7 +396,7 @@ def _get(mask: Any, key: str) -> Any:
     return mask.get(key) if isinstance(mask, dict) else None
 
 
-def _any_true(node: Any, keys: set[str]) -> bool:
+def _any_true(node: Any, keys: frozenset[str]) -> bool:
     """Is the tag map, or one of the production tag keys in it, unknown?"""
     if node is True:
         return True
@@ -338,28 +416,28 @@ def _code_tags(
     if facts is None:
         unknown.append(
             Reason(
-                "no_attributes",
+                ReasonCode.NO_ATTRIBUTES,
                 "the plan log carries no attribute values, so tags could not be read "
                 "(give `terraform show -json` output or --source)",
             )
         )
         return
-    keys = {k.casefold() for k in prod.tag_keys}
+    keys = _folded(prod.tag_keys)
     from_code: list[Reason] = []
     for attr, tags in facts.tags.items():
         if attr not in prod.tag_attributes:
             continue
         for key, val in tags.items():
             if key.casefold() in keys and globs.first_match(prod.tag_values, val, casefold=True):
-                from_code.append(Reason("tag", f"{attr}.{key} = {val!r} (from code)"))
+                from_code.append(Reason(ReasonCode.TAG, f"{attr}.{key} = {val!r} (from code)"))
     found.extend(from_code)
     for why in facts.unresolved:
-        unknown.append(Reason("unresolved_tags", why))
+        unknown.append(Reason(ReasonCode.UNRESOLVED_TAGS, why))
     if facts.tags_from_pr_only and not from_code:
         # Self-reported data may only make the outcome stricter (trust model).
         unknown.append(
             Reason(
-                "self_reported_tags",
+                ReasonCode.SELF_REPORTED_TAGS,
                 "its tags were read only from the PR's own code, which can make it production "
                 "but never clear it: give the base commit's checkout (--base-source, or the "
                 "Action's base-source-dir)",
@@ -411,8 +489,12 @@ def _notes(change: ResourceChange, facts: SourceFacts | None) -> tuple[str, ...]
 def before_sha256(change: ResourceChange) -> str:
     """SHA-256 of the destroyed object as outputs may show it (secrets redacted): a hash of
     the raw value would let anyone who sees the digest and the rest of the object guess a
-    low-entropy secret offline."""
-    return hashlib.sha256(canonical_json(redacted_sides(change)[0])).hexdigest()
+    low-entropy secret offline. Computed once per change (the bundle's check, the digest)."""
+    return memo(change, "before_sha256", _before_sha256)
+
+
+def _before_sha256(change: ResourceChange) -> str:
+    return hashlib.sha256(canonical_json(redacted_before(change))).hexdigest()
 
 
 def plan_digest(changes: Iterable[ClassifiedChange]) -> str:

@@ -11,7 +11,6 @@ import codecs
 import enum
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +121,18 @@ class Plan:
     sha256: str
 
 
+def plan_metadata(plan: Plan) -> dict[str, Any]:
+    """What identifies a plan in the report and the bundle (the one serialisation of it)."""
+    return {
+        "label": plan.label,
+        "path": plan.path,
+        "format": plan.format,
+        "format_version": plan.format_version,
+        "terraform_version": plan.terraform_version,
+        "sha256": plan.sha256,
+    }
+
+
 def _decode(raw: msgspec.Raw | None, change: ResourceChange, field: str) -> Any:
     """Decode one lazily kept attribute value. A value that cannot be read (a number out of
     range such as 1e400 or a 5,000-digit integer, nesting past the limit) is bad input: the
@@ -220,58 +231,9 @@ class _ShowPlan(msgspec.Struct):
     errored: bool = False
 
 
-# ---------------------------------------------------------------- plan -json log structs
-
-
-class _LogResource(msgspec.Struct):
-    addr: str
-    module: str = ""
-    resource_type: str = ""
-    resource_name: str = ""
-    resource_key: int | str | None = None
-    implied_provider: str = ""
-
-
-class _LogChange(msgspec.Struct):
-    resource: _LogResource
-    action: str
-    reason: str | None = None
-    previous_resource: _LogResource | None = None
-    importing: msgspec.Raw = _ABSENT
-
-
-class _LogDiag(msgspec.Struct):
-    severity: str = "error"
-    summary: str = ""
-    detail: str = ""
-    address: str | None = None
-
-
-class _LogSummary(msgspec.Struct):
-    add: int = 0
-    change: int = 0
-    remove: int = 0
-    forget: int = 0
-    operation: str = "plan"
-
-
-class _LogLine(msgspec.Struct):
-    type: str | None = None
-    level: str | None = msgspec.field(default=None, name="@level")
-    message: str | None = msgspec.field(default=None, name="@message")
-    terraform: str | None = None
-    ui: str | None = None
-    change: _LogChange | None = None
-    changes: _LogSummary | None = None
-    diagnostic: _LogDiag | None = None
-
-
 _show_decoder = msgspec.json.Decoder(_ShowPlan)
 _values_decoder = msgspec.json.Decoder(_Values)
 _state_decoder = msgspec.json.Decoder(_State)
-_line_decoder = msgspec.json.Decoder(_LogLine)
-_array_decoder = msgspec.json.Decoder(list[_LogLine])
-_LOG_HINT = "give the raw output of `terraform plan -json` (one JSON object per line)"
 
 # Terraform's `actions` lists, mapped to one action. Anything else is unknown (fail closed).
 _ACTIONS: dict[tuple[str, ...], tuple[Action, ReplaceOrder | None]] = {
@@ -391,19 +353,15 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
         first_line_end = stripped.find(b"\n")
         first = stripped if first_line_end < 0 else stripped[:first_line_end]
         if _looks_like_log_line(first) and text.find(b"\n", start) >= 0:
-            return _parse_log(text, label=label, path=path, digest=digest)
+            from gatekeeper.plan_log import parse_log
+
+            return parse_log(text, label=label, path=path, digest=digest)
         return _parse_show(text, label=label, path=path, digest=digest)
     if stripped.startswith(b"["):
         # Log messages collected into one JSON array (as OpenTofu's equivalence tests store them).
-        try:
-            lines = _array_decoder.decode(text)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
-            raise PlanError(
-                f"{path}: a JSON array that is not a list of `terraform plan -json` "
-                f"messages: {exc}",
-                _LOG_HINT,
-            ) from None
-        return _log_plan(((n, m) for n, m in enumerate(lines, 1)), label, path, digest)
+        from gatekeeper.plan_log import parse_log_array
+
+        return parse_log_array(text, label=label, path=path, digest=digest)
     stray = _stray_line_before_log(stripped)
     if stray is not None:
         raise _stray_error(path, *stray)
@@ -493,13 +451,19 @@ def _parse_show(text: bytes, *, label: str, path: str, digest: str) -> Plan:
             "fix the errors `terraform plan` reports; a failed plan cannot be gated",
         )
     rcs = raw.resource_changes or []
+    listed = bool(rcs)
     prior = _prior_objects(raw, path) if any("delete" in rc.change.actions for rc in rcs) else {}
-    changes = tuple(_show_change(rc, label, drift=False, prior=prior) for rc in rcs)
+    # Drained as converted: each decoded struct is freed once its change is built, so the
+    # two never both exist for the whole plan (less peak memory on a big plan).
+    rcs.reverse()
+    changes = tuple(
+        _show_change(rcs.pop(), label, drift=False, prior=prior) for _ in range(len(rcs))
+    )
     # Terraform 1.14 action invocations run provider side effects this program cannot judge:
     # report each as an unknown action, which fails closed.
     changes += tuple(_invocation(ai, label) for ai in raw.action_invocations or [])
     drift = tuple(_show_change(rc, label, drift=True) for rc in raw.resource_drift or [])
-    _cross_check(raw, changes, path)
+    _cross_check(raw, changes, path, listed=listed)
     return Plan(
         label=label,
         path=path,
@@ -520,7 +484,9 @@ _DISAGREE_HINT = (
 )
 
 
-def _cross_check(raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str) -> None:
+def _cross_check(
+    raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str, *, listed: bool
+) -> None:
     """Fail closed when the plan's parts disagree. Terraform omits `resource_changes` when
     nothing changes, so a missing key alone proves nothing; but one flipped bit in that key
     reads as "no changes". What Terraform writes elsewhere must then agree: `applyable` and
@@ -543,7 +509,7 @@ def _cross_check(raw: _ShowPlan, changes: tuple[ResourceChange, ...], path: str)
         )
     if raw.applyable is False and any(c.action is not Action.NOOP for c in changes):
         raise disagree("`applyable` is false, but resource_changes has changes")
-    if raw.resource_changes:
+    if listed:  # resource_changes lists something
         return
     planned = _managed(raw.planned_values, _values_decoder, path)
     if planned:
@@ -708,160 +674,9 @@ def _invocation(ai: _ActionInvocation, label: str) -> ResourceChange:
     )
 
 
-def _iter_lines(text: bytes) -> Iterator[tuple[int, bytes]]:
-    for n, line in enumerate(text.split(b"\n"), start=1):
-        s = line.strip()
-        if s:
-            yield n, s
-
-
-def _parse_log(text: bytes, *, label: str, path: str, digest: str) -> Plan:
-    return _log_plan(_decode_lines(text, path), label, path, digest)
-
-
-def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
-    for n, line in _iter_lines(text):
-        if not line.startswith(b"{"):
-            raise _stray_error(path, n, line)
-        try:
-            yield n, _line_decoder.decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
-            raise PlanError(
-                f"{path}:{n}: not a `terraform plan -json` log line: {exc}", _LOG_HINT
-            ) from None
-
-
 # The streaming log has no field for a deposed object: its delete shares the address of the
 # current object's change. Such a delete is kept as its own entry under this key.
 LOG_DEPOSED = "(key not in the plan log)"
-
-
-def _log_plan(messages: Iterator[tuple[int, _LogLine]], label: str, path: str, digest: str) -> Plan:
-    changes: list[ResourceChange] = []
-    drift: list[ResourceChange] = []
-    diags: list[Diagnostic] = []
-    version: str | None = None
-    ui: str | None = None
-    summary: _LogSummary | None = None
-    for _n, msg in messages:
-        t = msg.type
-        if t == "version":
-            version, ui = msg.terraform, msg.ui
-        elif t == "planned_change" and msg.change is not None:
-            # Every message is kept: with a deposed object Terraform sends two for one address.
-            changes.append(_log_change(msg.change, label, drift=False))
-        elif t == "resource_drift" and msg.change is not None:
-            drift.append(_log_change(msg.change, label, drift=True))
-        elif t == "change_summary":
-            summary = msg.changes or _LogSummary()
-        elif t == "diagnostic" and msg.diagnostic is not None:
-            d = msg.diagnostic
-            diags.append(Diagnostic(d.severity, d.summary, d.detail, d.address))
-    errors = [d for d in diags if d.severity == "error"]
-    if errors:
-        first = errors[0]
-        where = f" ({first.address})" if first.address else ""
-        detail = f": {first.detail}" if first.detail else ""
-        raise PlanError(
-            f"{path}: terraform plan failed{where}: {first.summary}{detail}",
-            "fix the error Terraform reports; a failed plan cannot be gated",
-        )
-    if ui is not None and not ui.startswith(("0.", "1.")):
-        raise PlanError(f"{path}: log ui version {ui} is newer than this gatekeeper understands")
-    if summary is None:
-        # Without the summary line the log may be cut off: some changes could be missing.
-        raise PlanError(
-            f"{path}: the plan log has no change_summary line: it is incomplete",
-            "capture the whole output of `terraform plan -json`",
-        )
-    _check_summary(summary, changes, path)
-    return Plan(
-        label=label,
-        path=path,
-        format="plan-log",
-        format_version=ui,
-        terraform_version=version,
-        changes=_mark_deposed(changes),
-        drift=tuple(drift),
-        diagnostics=tuple(diags),
-        errored=False,
-        sha256=digest,
-    )
-
-
-def _mark_deposed(changes: list[ResourceChange]) -> tuple[ResourceChange, ...]:
-    """A delete that shares its address with another change of the same log is a deposed
-    object's (Terraform sends it before the current object's replace): say so."""
-    counts: dict[str, int] = {}
-    for c in changes:
-        counts[c.address] = counts.get(c.address, 0) + 1
-    if all(n == 1 for n in counts.values()):
-        return tuple(changes)
-    out: list[ResourceChange] = []
-    current: set[str] = {c.address for c in changes if c.action is not Action.DELETE}
-    for c in changes:
-        if counts[c.address] > 1 and c.action is Action.DELETE:
-            if c.address in current:
-                c = msgspec.structs.replace(c, deposed=LOG_DEPOSED)
-            else:
-                # Several deletes alone: the first may be the current object.
-                current.add(c.address)
-        out.append(c)
-    return tuple(out)
-
-
-def _check_summary(summary: _LogSummary, changes: list[ResourceChange], path: str) -> None:
-    """Terraform's own counts must match the messages: a log that lost or gained a message
-    (cut, edited, merged from two runs) fails closed. Replaces count as one add and one
-    remove, as Terraform counts them."""
-    add = sum(c.action in (Action.CREATE, Action.REPLACE) for c in changes)
-    change = sum(c.action is Action.UPDATE for c in changes)
-    remove = sum(c.action in (Action.DELETE, Action.REPLACE) for c in changes)
-    if summary.operation != "plan":  # an apply log's counts are of what was applied
-        return
-    # A create-then-forget replace (Terraform 1.14+) is counted as a forget, not a remove.
-    slack = summary.forget
-    mismatch = [
-        f"{summary.remove} to destroy but {remove} destroy messages"
-        if not remove - slack <= summary.remove <= remove
-        else "",
-        f"{summary.add} to add but {add} create messages" if summary.add != add else "",
-        f"{summary.change} to change but {change} update messages"
-        if summary.change != change
-        else "",
-    ]
-    found = [m for m in mismatch if m]
-    if found:
-        raise PlanError(
-            f"{path}: the plan log's change_summary says {'; '.join(found)}: "
-            "it is incomplete or edited",
-            "capture the whole, unmodified output of `terraform plan -json` (stdout only)",
-        )
-
-
-def _log_change(c: _LogChange, label: str, *, drift: bool) -> ResourceChange:
-    action, order = map_actions((c.action,), "plan-log")
-    r = c.resource
-    return ResourceChange(
-        plan=label,
-        address=r.addr,
-        module_address=r.module,
-        mode="data" if r.addr.split(".")[0] == "data" or ".data." in r.addr else "managed",
-        type=r.resource_type,
-        name=r.resource_name,
-        index=r.resource_key,
-        provider=r.implied_provider,
-        actions=(c.action,),
-        action=action,
-        replace_order=order,
-        action_reason=c.reason,
-        replace_paths=(),
-        deposed=None,
-        previous_address=c.previous_resource.addr if c.previous_resource else None,
-        importing=_raw(c.importing) is not None,
-        drift=drift,
-        has_attributes=False,
-    )
 
 
 def canonical_json(value: Any) -> bytes:

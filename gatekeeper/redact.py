@@ -10,13 +10,15 @@ such as `tags_all`, are not marked by Terraform).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from gatekeeper.plan import Plan, ResourceChange, canonical_json
 
+T = TypeVar("T")
 SENSITIVE = "(sensitive value)"
 # What the `after` side holds where a hidden value differs from the hidden value before it.
 # Two different secrets both redacted to SENSITIVE would look unchanged: this one bit (which
@@ -65,7 +67,12 @@ def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> A
 
     Fails closed: a mask whose shape does not fit the value hides the whole value if the mask
     marks anything. Iterative: a plan may nest values ~1000 levels deep (msgspec's limit),
-    past Python's recursion limit, and masking must never be the step that fails."""
+    past Python's recursion limit, and masking must never be the step that fails.
+
+    With nothing marked and no secrets, `value` itself comes back (nothing to hide: no copy);
+    callers treat the result as read-only."""
+    if (sensitive is None or sensitive is False) and not secrets:
+        return value
     holder: list[Any] = [None]
     stack: list[tuple[Any, Any, Any, Any]] = [(value, sensitive, holder, 0)]
     while stack:
@@ -169,10 +176,37 @@ def marks_nothing(change: ResourceChange) -> bool:
     )
 
 
+# (change, what) -> the answer, by the change's identity: the classifier, the report, the
+# digest and the bundle each ask for a marked change's secrets (and the gate and the digest
+# for its before_sha256), and each answer decodes and walks the values. The change is kept
+# with its entry, so an id is never reused while cached; bounded for callers that live long
+# (tests, a gate evaluating many bundles). Changes are frozen: an answer never goes stale.
+_MEMO: dict[tuple[int, str], tuple[ResourceChange, Any]] = {}
+_MEMO_MAX = 1 << 18
+
+
+def memo(change: ResourceChange, what: str, compute: Callable[[ResourceChange], T]) -> T:
+    """`compute(change)`, computed once per change object (and `what`)."""
+    key = (id(change), what)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is change:
+        value: T = hit[1]
+        return value
+    value = compute(change)
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[key] = (change, value)
+    return value
+
+
 def change_secrets(change: ResourceChange) -> tuple[Any, frozenset[str]]:
     """(the union of both sides' masks, the secret strings of both sides) for one change."""
     if marks_nothing(change):
         return False, frozenset()
+    return memo(change, "secrets", _change_secrets)
+
+
+def _change_secrets(change: ResourceChange) -> tuple[Any, frozenset[str]]:
     union = union_masks(change.before_sensitive(), change.after_sensitive())
     secrets = secret_strings(change.before(), union) | secret_strings(change.after(), union)
     return union, secrets
@@ -182,6 +216,12 @@ def redacted_sides(change: ResourceChange) -> tuple[Any, Any]:
     """(before, after) with every secret of the change hidden: what any output may show."""
     union, secrets = change_secrets(change)
     return mask(change.before(), union, secrets), mask(change.after(), union, secrets)
+
+
+def redacted_before(change: ResourceChange) -> Any:
+    """`before` with every secret of the change hidden (the digest's side of redacted_sides)."""
+    union, secrets = change_secrets(change)
+    return mask(change.before(), union, secrets)
 
 
 def redacted_paths(change: ResourceChange) -> tuple[tuple[str | int, ...], ...]:
@@ -291,9 +331,18 @@ def redact_change(change: ResourceChange) -> ResourceChange:
     )
 
 
-def redact_plan(plan: Plan) -> Plan:
-    """`plan` with every change (and drift entry) redacted by `redact_change`."""
-    changes = tuple(redact_change(c) for c in plan.changes)
+def without_values(change: ResourceChange) -> ResourceChange:
+    """The change with no attribute values (its masks kept): for a change no output shows."""
+    return msgspec.structs.replace(
+        change, before_raw=None, after_raw=None, after_unknown_raw=None, prior_raw=None
+    )
+
+
+def redact_plan(plan: Plan, changes: tuple[ResourceChange, ...] | None = None) -> Plan:
+    """`plan` with every change (and drift entry) redacted by `redact_change`; with
+    `changes`, those (already redacted by the caller) stand for the plan's changes."""
+    if changes is None:
+        changes = tuple(redact_change(c) for c in plan.changes)
     drift = tuple(redact_change(c) for c in plan.drift)
     if all(a is b for a, b in zip(changes, plan.changes, strict=True)) and all(
         a is b for a, b in zip(drift, plan.drift, strict=True)

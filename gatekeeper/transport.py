@@ -69,6 +69,7 @@ from gatekeeper.plan import (
     ResourceChange,
     canonical_json,
     map_actions,
+    plan_metadata,
 )
 from gatekeeper.policy import defaults
 from gatekeeper.policy.model import Policy
@@ -143,12 +144,7 @@ def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> di
         "head_sha": head_sha,
         "plans": [
             {
-                "label": p.label,
-                "path": p.path,
-                "format": p.format,
-                "format_version": p.format_version,
-                "terraform_version": p.terraform_version,
-                "sha256": p.sha256,
+                **plan_metadata(p),
                 "errored": p.errored,
                 "diagnostics": [
                     {
@@ -244,7 +240,13 @@ def _opt_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
 
 
 def _raw(value: Any) -> msgspec.Raw | None:
-    return None if value is None else msgspec.Raw(canonical_json(value))
+    # Any encoding of the value will do: a change's raw values are only ever decoded (the
+    # digest re-encodes canonically). msgspec's is ~5x faster than sorted json.dumps.
+    return None if value is None else msgspec.Raw(msgspec.json.encode(value))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
@@ -303,8 +305,10 @@ def _change(rec: Any, label: str, where: str) -> tuple[ResourceChange, str]:
 
 
 def parse_bundle(data: bytes, *, source: str = BUNDLE_FILE) -> Bundle:
+    """The bundle in `data`, every field and each change's before_sha256 checked."""
     try:
-        doc = json.loads(data)
+        # NaN/Infinity are not JSON (and msgspec would write NaN back as null): refused.
+        doc = json.loads(data, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise _fail(source, f"not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
@@ -823,6 +827,7 @@ def _few(names: Sequence[str]) -> str:
 
 
 def is_artifact_pattern(name: str) -> bool:
+    """Does the artifact name hold a glob (one bundle per matrix leg)?"""
     return "*" in name or "?" in name
 
 

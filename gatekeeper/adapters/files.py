@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import stat
 import sys
-import tempfile
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from gatekeeper.errors import GatekeeperError, PlanError
@@ -41,7 +38,7 @@ def parse_plan_arg(text: str) -> PlanArg:
 
 
 def read_plans(args: list[PlanArg]) -> list[Plan]:
-    """Each plan file (or stdin) read and parsed, in the order given; PlanError on bad input."""
+    """The parsed plans, each label used once and stdin read at most once."""
     if not args:
         raise PlanError("no plan given", "pass --plan plan.json (or - for stdin)")
     labels = [a.label for a in args]
@@ -135,6 +132,8 @@ def _replaceable(path: str) -> bool:
 def _write_temp(path: str, payload: bytes, pending: list[tuple[str, str]]) -> None:
     """Write `payload` to a new temporary file beside `path`, recorded in `pending` at once
     (so it is removed on any failure)."""
+    import tempfile  # ~5 ms to import (random, shutil): only when a file is written
+
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gatekeeper-", suffix=".tmp")
@@ -183,6 +182,9 @@ class Terminated(KeyboardInterrupt):
 def _cleanup_on_signal(pending: list[tuple[str, str]]) -> Iterator[None]:
     """While writing, SIGTERM unwinds like SIGINT (KeyboardInterrupt), so the `finally`
     that removes the temporary files runs. Only the main thread can set handlers."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -197,11 +199,23 @@ def _cleanup_on_signal(pending: list[tuple[str, str]]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def write_stdout(text: str) -> None:
-    """Write the report to stdout; a failed write (a full disk, /dev/full, a closed pipe)
-    is an error the user can act on, not a crash."""
+def write_stdout(text: str | Iterable[bytes]) -> None:
+    """Write the report (text, or UTF-8 chunks written as they come) to stdout; a failed
+    write (a full disk, /dev/full, a closed pipe) is an error the user can act on, not a
+    crash."""
     try:
-        sys.stdout.write(text)
+        if isinstance(text, str):
+            sys.stdout.write(text)
+        else:
+            sys.stdout.flush()  # what was written as text comes first
+            raw = getattr(sys.stdout, "buffer", None)
+            for chunk in text:
+                if raw is not None:
+                    raw.write(chunk)
+                else:  # a text-only stream (a test's StringIO)
+                    sys.stdout.write(chunk.decode("utf-8"))
+            if raw is not None:
+                raw.flush()
         sys.stdout.flush()
     except BrokenPipeError:
         raise

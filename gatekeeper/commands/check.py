@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 
 from gatekeeper.adapters.files import (
     PlanArg,
@@ -68,38 +69,45 @@ def add_plan_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
 
 
 def plan_args(args: argparse.Namespace) -> list[PlanArg]:
+    """The plans named on the command line, positional and --plan, in order."""
     return [parse_plan_arg(x) for x in [*args.plans, *args.plan]]
 
 
 def load_policy(args: argparse.Namespace) -> Policy:
+    """The --config policy, or the built-in defaults."""
     return load_policy_file(args.config) if args.config else Policy()
 
 
 def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
+    """The analysis of the plans (and source dirs) the arguments name."""
     plans = read_plans(plan_args(args))
     source = None
     if getattr(args, "source", None) or getattr(args, "base_source", None):
         from gatekeeper.source.cli import source_map_from_args
 
         source = source_map_from_args(plans, args, policy.production, cwd=os.getcwd())
-    return analyze(plans, policy, source)
+    # The text and JSON outputs show no values of changes that are not destructive.
+    values = getattr(args, "format", None) not in ("text", "json")
+    return analyze(plans, policy, source, values=values)
 
 
-def render(fmt: str, analysis: Analysis, decision: Decision) -> str:
+def render(fmt: str, analysis: Analysis, decision: Decision) -> Iterable[bytes]:
+    """The output in format `fmt`, as UTF-8 chunks (the JSON report is built while written)."""
     if fmt == "json":
-        from gatekeeper.render.json_report import build_report, dumps
+        from gatekeeper.render.json_report import report_chunks
 
-        return dumps(build_report(analysis, decision))
+        return report_chunks(analysis, decision)
     if fmt == "markdown":
         from gatekeeper.render.markdown import render_markdown
 
-        return render_markdown(analysis, decision)
+        return (render_markdown(analysis, decision).encode("utf-8"),)
     from gatekeeper.render.text import render_text
 
-    return render_text(analysis, decision)
+    return (render_text(analysis, decision).encode("utf-8"),)
 
 
 def run(args: argparse.Namespace) -> int:
+    """`gatekeeper check`; the exit code of its decision."""
     for flag, value in (("--report", args.report), ("--output", args.output)):
         if value == "":
             raise GatekeeperError(f"{flag}: the path is empty", f"name a file: {flag} FILE")
@@ -119,11 +127,11 @@ def _run(args: argparse.Namespace) -> int:
     _annotate(args, analysis)
     outputs: list[tuple[str, str | bytes]] = []
     if args.report:
-        from gatekeeper.render.json_report import build_report, dumps
+        from gatekeeper.render.json_report import report_chunks
 
-        outputs.append((args.report, dumps(build_report(analysis, decision))))
+        outputs.append((args.report, b"".join(report_chunks(analysis, decision))))
     if args.output:
-        outputs.append((args.output, text))
+        outputs.append((args.output, b"".join(text)))
     # Both files or neither: each is written beside its target before either is renamed.
     write_outputs(outputs)
     if not args.output:

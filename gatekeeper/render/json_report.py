@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from functools import cache
-from importlib import resources
+from itertools import islice
 from typing import Any
 
 import msgspec
@@ -14,7 +15,7 @@ import msgspec
 from gatekeeper import __version__
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
-from gatekeeper.plan import Action
+from gatekeeper.plan import Action, plan_metadata
 from gatekeeper.redact import redacted_paths
 
 REPORT_VERSION = 1
@@ -56,6 +57,7 @@ class ChangeRecord(msgspec.Struct, gc=False):
 
 
 def change_record(c: ClassifiedChange) -> ChangeRecord:
+    """The report's entry for one change (replace paths redacted)."""
     ch = c.change
     loc = c.source.location if c.source is not None else None
     return ChangeRecord(
@@ -82,6 +84,23 @@ def change_record(c: ClassifiedChange) -> ChangeRecord:
 def build_report(
     analysis: Analysis, decision: Decision, sections: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """The report document, its `changes` a list of ChangeRecord (encode it with `dumps`)."""
+    report = _report(analysis, decision, sections)
+    report["changes"] = list(report["changes"])
+    return report
+
+
+def report_chunks(
+    analysis: Analysis, decision: Decision, sections: dict[str, Any] | None = None
+) -> Iterator[bytes]:
+    """The report as `dumps` writes it, in chunks of bytes: each record is built just before
+    it is encoded, so a 100k-change report never exists whole in memory, as objects or text."""
+    return encode_report(_report(analysis, decision, sections))
+
+
+def _report(
+    analysis: Analysis, decision: Decision, sections: dict[str, Any] | None
+) -> dict[str, Any]:
     counts: Counter[str] = Counter(c.change.action.value for c in analysis.changes)
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
@@ -92,21 +111,12 @@ def build_report(
         "advisory": decision.advisory,
         "plan_digest": analysis.plan_digest,
         "plans": [
-            {
-                "label": p.label,
-                "path": p.path,
-                "format": p.format,
-                "format_version": p.format_version,
-                "terraform_version": p.terraform_version,
-                "sha256": p.sha256,
-                "changes": len(p.changes),
-                "drift": len(p.drift),
-            }
+            {**plan_metadata(p), "changes": len(p.changes), "drift": len(p.drift)}
             for p in analysis.plans
         ],
-        "changes": [
+        "changes": (
             change_record(c) for c in analysis.changes if c.change.action is not Action.NOOP
-        ],
+        ),
         "summary": {
             "total": len(analysis.changes),
             "gated": len(analysis.gated),
@@ -153,12 +163,49 @@ def to_json(report: dict[str, Any]) -> Any:
 
 
 def dumps(report: dict[str, Any]) -> str:
+    """The report as JSON text (indent 2, newline-terminated): what every report file holds."""
+    return b"".join(encode_report(report)).decode("utf-8")
+
+
+_CHUNK = 2048  # records per encoded chunk
+_EMPTY_CHANGES = b'\n  "changes": []'
+
+
+def encode_report(report: dict[str, Any]) -> Iterator[bytes]:
+    """The report as indented JSON bytes, in chunks; `changes` may be any iterable. Byte for
+    byte `msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n"`: the document
+    without its changes is formatted once and split where they go (a top-level key at indent
+    2 on its own line: JSON strings cannot hold a raw newline, so the split is unambiguous),
+    and each chunk of records is formatted as a list and indented one level deeper."""
     # msgspec encodes 100k change records an order of magnitude faster than the json module.
-    return msgspec.json.format(msgspec.json.encode(report), indent=2).decode("utf-8") + "\n"
+    if "changes" not in report:
+        yield msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n"
+        return
+    records = iter(report["changes"])
+    skeleton = msgspec.json.format(msgspec.json.encode({**report, "changes": []}), indent=2)
+    head, _, tail = skeleton.partition(_EMPTY_CHANGES)
+    first = True
+    while True:
+        chunk = list(islice(records, _CHUNK))
+        if not chunk:
+            break
+        if first:
+            yield head + b'\n  "changes": ['
+        # "[\n  {...},\n  {...}\n]" -> "\n    {...},\n    {...}" (one level deeper)
+        body = msgspec.json.format(msgspec.json.encode(chunk), indent=2)[1:-2]
+        yield (b"" if first else b",") + body.replace(b"\n", b"\n  ")
+        first = False
+    if first:  # no records
+        yield head + _EMPTY_CHANGES + tail + b"\n"
+    else:
+        yield b"\n  ]" + tail + b"\n"
 
 
 @cache
 def report_schema() -> dict[str, Any]:
+    """The JSON schema of the report, as shipped in the package."""
+    from importlib import resources
+
     text = resources.files("gatekeeper").joinpath("schemas/report.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

@@ -38,6 +38,7 @@ def _change_lines(c: ClassifiedChange, mark: str) -> list[str]:
 
 
 def render_text(analysis: Analysis, decision: Decision) -> str:
+    """The terminal report: the verdict, then the gated and other changes (text escaped)."""
     out = [decision.headline.upper().split(":", 1)[0] + ":" + decision.headline.split(":", 1)[-1]]
     out.extend(f"  {terminal(d)}" for d in decision.details)
     gated = analysis.gated
