@@ -19,7 +19,7 @@ test: ## the whole suite (about 3 minutes on 2 cores)
 	$(PY) -m pytest
 
 test-fast: ## everything but the slow end-to-end, entrypoint and corpus tests
-	$(PY) -m pytest -q -x --ignore=tests/test_e2e.py --ignore=tests/test_entrypoint.py --ignore=tests/test_corpus.py
+	$(PY) -m pytest -q -x --ignore=tests/e2e/test_e2e.py --ignore=tests/e2e/test_entrypoint.py --ignore=tests/test_corpus.py
 
 lock: ## regenerate requirements.lock and requirements-build.lock (hash-pinned, for the image)
 	bash scripts/lock-requirements.sh

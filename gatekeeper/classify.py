@@ -17,9 +17,8 @@ from typing import Any
 import msgspec
 
 from gatekeeper import globs
-from gatekeeper.plan import Action, Plan, ResourceChange, canonical_json
-from gatekeeper.policy.model import Policy, ProductionPolicy
-from gatekeeper.redact import (
+from gatekeeper.plan.model import Action, Plan, ResourceChange, canonical_json
+from gatekeeper.plan.redact import (
     HIDDEN_KEY_PREFIX,
     change_secrets,
     hidden,
@@ -31,6 +30,7 @@ from gatekeeper.redact import (
     redacted_before,
     without_values,
 )
+from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.source.model import SourceFacts
 
 SourceMap = Mapping[tuple[str, str], SourceFacts]  # (plan label, address) -> facts
@@ -368,7 +368,7 @@ def _missing_object(
 def _not_string_map(tags: Any, sensitive: Any) -> str | None:
     """How a tag attribute's value falls short of a map of strings (None: it does not). An
     absent or null attribute is fine: the object has no tags. A value marked sensitive is
-    not judged by its shape: a plan artifact masks it with a string (transport.py gates
+    not judged by its shape: a plan artifact masks it with a string (bundle/format.py gates
     it as redacted)."""
     if tags is None or sensitive is True:
         return None

@@ -32,8 +32,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gatekeeper.plan import Plan, canonical_json, parse_plan  # noqa: E402
-from gatekeeper.transport import BUNDLE_FILE, MatrixLeg, build_bundle  # noqa: E402
+from gatekeeper.bundle.format import BUNDLE_FILE, MatrixLeg, build_bundle  # noqa: E402
+from gatekeeper.plan.model import Plan, canonical_json  # noqa: E402
+from gatekeeper.plan.parse import parse_plan  # noqa: E402
 from tests.ghserver import GHServer  # noqa: E402
 from tests.ghserver.state import make_zip  # noqa: E402
 

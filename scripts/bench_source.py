@@ -223,7 +223,7 @@ def plan_log(addresses: list[str], destroy_ratio: float, seed: int = 11) -> byte
 _MAPPER = """
 import json, sys, time
 t0 = time.perf_counter()
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import ProductionPolicy
 from gatekeeper.source.mapper import build_source_map
 plan = parse_plan(open(sys.argv[1], "rb").read(), label="p", path=sys.argv[1])

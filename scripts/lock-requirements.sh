@@ -3,7 +3,7 @@
 #   requirements.lock        runtime dependencies of the package (pyproject.toml [project.dependencies])
 #   requirements-build.lock  the build backend (setuptools, wheel) used to build the package's wheel
 # Pinned for the image's Python (3.12) on Linux; every hash of every file of each pinned release is
-# listed, so the same lock installs on amd64 and arm64 (and on 3.11 in tests/test_entrypoint.py).
+# listed, so the same lock installs on amd64 and arm64 (and on 3.11 in tests/e2e/test_entrypoint.py).
 # Run after changing dependencies in pyproject.toml, and commit both files.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from gatekeeper.classify import analyze, classify, plan_digest
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.source.model import SourceFacts
 from tests.helpers import fixture_plan, rc, show_json

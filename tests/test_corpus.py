@@ -14,9 +14,9 @@ import pytest
 from gatekeeper.classify import analyze
 from gatekeeper.decision import decide_offline
 from gatekeeper.errors import PlanError
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy
-from gatekeeper.render.json_report import build_report, dumps, report_schema
+from gatekeeper.render.report import build_report, dumps, report_schema
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 PLANS = sorted(p for p in CORPUS.glob("*/*") if p.suffix != ".tsv")

@@ -23,8 +23,8 @@ import jsonschema
 import pytest
 
 from gatekeeper.cli import main
-from gatekeeper.plan import LOG_DEPOSED
-from gatekeeper.render.json_report import report_schema
+from gatekeeper.plan.model import LOG_DEPOSED
+from gatekeeper.render.report import report_schema
 from tests.helpers import FIXTURES, SECRET
 
 SET = FIXTURES / "terraform-1.15"

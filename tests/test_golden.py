@@ -10,7 +10,7 @@ docs/comment.png is a screenshot of one of them (scripts/screenshot_comment.py).
 Plans are real (fixtures/terraform, fixtures/corpus); where a plan a real Terraform cannot
 produce is needed (thousands of changes; a for_each key with every hostile character at
 once) it is derived from a real plan by copying resource_changes entries under new
-addresses (`tests.test_render_markdown._derived_plan`'s rule), written to a file and given to
+addresses (`tests.render.test_markdown._derived_plan`'s rule), written to a file and given to
 the gate like any plan. Every scene runs in its own directory with relative paths, so the
 `gatekeeper sign` command printed in a golden is the one a signer would run from the
 checkout, and a test parses it with `gatekeeper sign`'s own argument parser.

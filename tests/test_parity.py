@@ -25,15 +25,16 @@ from typing import Any
 
 import pytest
 
+from gatekeeper.bundle.format import BUNDLE_FILE, build_bundle, load_bundle
 from gatekeeper.classify import analyze
 from gatekeeper.decision import decide_offline
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.plan import Plan, canonical_json, parse_plan
+from gatekeeper.plan.model import Plan, canonical_json
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
-from gatekeeper.render.json_report import build_report, dumps
 from gatekeeper.render.markdown import render_check_output, render_comment, render_markdown
 from gatekeeper.render.pr_view import Person, PrView
-from gatekeeper.transport import BUNDLE_FILE, build_bundle, load_bundle
+from gatekeeper.render.report import build_report, dumps
 from tests.ghserver import GHServer
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 from tests.support import gaterun, scenes

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from gatekeeper.errors import GatekeeperError, PlanError
-from gatekeeper.plan import Plan, parse_plan
+from gatekeeper.plan.model import Plan
+from gatekeeper.plan.parse import parse_plan
 
 
 @dataclass(frozen=True, slots=True)

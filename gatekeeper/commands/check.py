@@ -94,7 +94,7 @@ def analyze_args(args: argparse.Namespace, policy: Policy) -> Analysis:
 def render(fmt: str, analysis: Analysis, decision: Decision) -> Iterable[bytes]:
     """The output in format `fmt`, as UTF-8 chunks (the JSON report is built while written)."""
     if fmt == "json":
-        from gatekeeper.render.json_report import report_chunks
+        from gatekeeper.render.report import report_chunks
 
         return report_chunks(analysis, decision)
     if fmt == "markdown":
@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     _annotate(args, analysis)
     outputs: list[tuple[str, str | bytes]] = []
     if args.report:
-        from gatekeeper.render.json_report import report_chunks
+        from gatekeeper.render.report import report_chunks
 
         outputs.append((args.report, b"".join(report_chunks(analysis, decision))))
     if args.output:
@@ -142,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
 def _replace_report(path: str, exc: BaseException) -> None:
     """A failed run must not leave an older report (perhaps an "allow") where a later step
     reads it: replace it by an error report, or, if even that fails, remove it."""
-    from gatekeeper.render.json_report import dumps, error_report
+    from gatekeeper.render.report import dumps, error_report
 
     message = exc.message if isinstance(exc, GatekeeperError) else "interrupted"
     hint = exc.hint if isinstance(exc, GatekeeperError) else None

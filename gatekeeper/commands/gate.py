@@ -8,7 +8,7 @@ $GITHUB_OUTPUT. Exit 0 allowed, 1 blocked, 2 bad input/config, 3 bug.
 Where the plan analysis comes from:
 - single-workflow setup: `--plan FILE` (as `check`), made in this job for the event's head;
 - split setup: the bundle the plan workflow uploaded for the PR's current head SHA
-  (gatekeeper.transport); none yet: blocked, "plan pending for <sha>";
+  (gatekeeper.bundle); none yet: blocked, "plan pending for <sha>";
 - in the plan job of the split setup: `--bundle-out DIR` writes that bundle and exits.
 """
 

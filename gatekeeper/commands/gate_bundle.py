@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from gatekeeper.adapters import actions
+from gatekeeper.bundle.format import write_bundle
 from gatekeeper.commands.gate_options import Options, leg_args
 from gatekeeper.commands.gate_report import say
 from gatekeeper.errors import EventError
 from gatekeeper.pr.facts import dig
-from gatekeeper.transport import write_bundle
 
 
 def write_bundle_job(

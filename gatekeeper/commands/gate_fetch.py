@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 
 from gatekeeper.adapters.github import GitHubClient
 from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text
+from gatekeeper.bundle.format import BundleError
+from gatekeeper.bundle.plan_run import Fetched, fetch_analysis
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.commands.gate_options import Options
 from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.gate.sections import AnalysisSource, PlanArtifactSource, PlanFilesSource
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import Actor, PullRequestFacts
-from gatekeeper.transport import BundleError, Fetched, fetch_analysis
 
 
 @dataclass

@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.adapters import actions
+from gatekeeper.bundle.format import BUNDLE_FILE as DEFAULT_BUNDLE_NAME
+from gatekeeper.bundle.format import DEFAULT_ARTIFACT, DEFAULT_PLAN_WORKFLOW, MatrixLeg
+from gatekeeper.bundle.plan_run import is_artifact_pattern
 from gatekeeper.classify import Analysis
 from gatekeeper.errors import EventError, PlanError
 from gatekeeper.policy import defaults
 from gatekeeper.policy.model import Policy
-from gatekeeper.transport import BUNDLE_FILE as DEFAULT_BUNDLE_NAME
-from gatekeeper.transport import (
-    DEFAULT_ARTIFACT,
-    DEFAULT_PLAN_WORKFLOW,
-    MatrixLeg,
-    is_artifact_pattern,
-)
 
 CHECK_NAME = "gatekeeper"
 

@@ -88,7 +88,7 @@ def report(gate: Gate, result: Result) -> None:
     report_path = ""
     if gate.opts.report:
         from gatekeeper.adapters.files import write_atomic
-        from gatekeeper.render.json_report import build_report, dumps
+        from gatekeeper.render.report import build_report, dumps
 
         doc = build_report(result.analysis, decision, result.sections.to_dict())
         post(gate, "JSON report", lambda: write_atomic(gate.opts.report or "", dumps(doc)))

@@ -27,7 +27,7 @@ from gatekeeper.errors import ApiError, OverrideError
 from gatekeeper.overrides.allowed_signers import AllowedSigners, parse_allowed_signers
 from gatekeeper.overrides.signer import clean_reason, parse_ttl
 from gatekeeper.overrides.sshsig import PublicKey
-from gatekeeper.plan import Plan
+from gatekeeper.plan.model import Plan
 from gatekeeper.policy.model import Policy
 
 # --- the command line, checked before any request ----------------------------------------
@@ -103,7 +103,12 @@ class PlanInput:
                     list(self.plans), self.source_args, policy.production, cwd=os.getcwd()
                 )
             return analyze(self.plans, policy, smap)
-        from gatekeeper.transport import BundleError, analyze_bundle, combine_bundles, verify_bundle
+        from gatekeeper.bundle.format import (
+            BundleError,
+            analyze_bundle,
+            combine_bundles,
+            verify_bundle,
+        )
 
         verified = []
         for path, data in self.bundles:
@@ -142,7 +147,7 @@ def read_plan_input(args: argparse.Namespace) -> PlanInput:
 def _read_bundles(given: Iterable[str]) -> list[tuple[str, bytes]]:
     """Each --bundle: a file, or a directory holding one bundle per matrix leg (what
     `gh run download -p PATTERN -D DIR` writes: DIR/<artifact>/gatekeeper-bundle.json)."""
-    from gatekeeper.transport import BUNDLE_FILE
+    from gatekeeper.bundle.format import BUNDLE_FILE
 
     paths: list[str] = []
     for item in given:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from gatekeeper.bundle.plan_run import untrusted_plan_changes
 from gatekeeper.classify import Analysis
 from gatekeeper.decision import (
     Decision,
@@ -40,7 +41,7 @@ from gatekeeper.gate.signed_overrides import (
     evaluate_signed_overrides,
     override_lines,
 )
-from gatekeeper.plan import canonical_json
+from gatekeeper.plan.model import canonical_json
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr import approvals as approvals_mod
 from gatekeeper.pr.approvals import ApprovalResult
@@ -48,7 +49,6 @@ from gatekeeper.pr.authorship import Authorship, assess
 from gatekeeper.pr.facts import FILES_LIST_CAP, PullRequestFacts
 from gatekeeper.pr.trust_root import TrustRootChange, trust_root_changes
 from gatekeeper.render.pr_view import Person, PrView
-from gatekeeper.transport import untrusted_plan_changes
 
 EMPTY_DIGEST = hashlib.sha256(canonical_json([])).hexdigest()
 MAX_DIGEST_LOOKUPS = 5  # older reviewed commits whose plan digest `stale: digest` looks up

@@ -26,7 +26,7 @@ from typing import Any
 
 from gatekeeper.classify import Analysis, before_sha256, digest_of_items
 from gatekeeper.decision import Decision
-from gatekeeper.plan import canonical_json
+from gatekeeper.plan.model import canonical_json
 
 RECORD_VERSION = 1
 MARKER = "<!-- gatekeeper-record v1 "

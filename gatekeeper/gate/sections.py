@@ -1,8 +1,8 @@
 """The gate's report sections, typed: one frozen struct per section, one `to_dict` each.
 
-`Sections.to_dict()` is what the JSON report (render.json_report) and the decision record
+`Sections.to_dict()` is what the JSON report (render.report) and the decision record
 (gate.record) read; its keys and their order are the report's (tests/golden and
-tests/test_record.py pin them).
+tests/gate/test_record.py pin them).
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper.plan import Action, ReplaceOrder, ResourceChange, canonical_json
-from gatekeeper.redact import SENSITIVE, any_sensitive, change_secrets
+from gatekeeper.plan.model import Action, ReplaceOrder, ResourceChange, canonical_json
+from gatekeeper.plan.redact import SENSITIVE, any_sensitive, change_secrets
 from gatekeeper.render.escape import CONTROL
 
 KNOWN_AFTER_APPLY = "(known after apply)"

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision
-from gatekeeper.plan import Action, ReplaceOrder
-from gatekeeper.redact import redacted_paths
+from gatekeeper.plan.model import Action, ReplaceOrder
+from gatekeeper.plan.redact import redacted_paths
 from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.diff import header, render_change
 from gatekeeper.render.layout import (

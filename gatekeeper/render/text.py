@@ -6,8 +6,8 @@ from collections import Counter
 
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
-from gatekeeper.plan import Action
-from gatekeeper.redact import redacted_paths
+from gatekeeper.plan.model import Action
+from gatekeeper.plan.redact import redacted_paths
 from gatekeeper.render.escape import inert_commands, terminal
 
 

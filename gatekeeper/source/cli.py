@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from gatekeeper.errors import SourceError
 
 if TYPE_CHECKING:
-    from gatekeeper.plan import Plan
+    from gatekeeper.plan.model import Plan
     from gatekeeper.policy.model import ProductionPolicy
     from gatekeeper.source.model import SourceFacts
 

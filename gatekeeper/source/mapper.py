@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gatekeeper.plan import Action, Plan, ResourceChange
+from gatekeeper.plan.model import Action, Plan, ResourceChange
 from gatekeeper.policy.model import ProductionPolicy
 from gatekeeper.source.address import (
     Address,

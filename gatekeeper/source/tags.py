@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gatekeeper import globs
-from gatekeeper.plan import Action, ResourceChange
+from gatekeeper.plan.model import Action, ResourceChange
 from gatekeeper.policy.model import ProductionPolicy
 from gatekeeper.source.address import Address
 from gatekeeper.source.blocks import AttrRef, BlockRef, SourceProblem

@@ -17,7 +17,7 @@ import pytest
 from gatekeeper.adapters.files import write_outputs
 from gatekeeper.cli import main
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.render.json_report import report_schema
+from gatekeeper.render.report import report_schema
 from tests.helpers import ROOT, fixture_plan
 
 PLAN = str(fixture_plan("no_changes"))

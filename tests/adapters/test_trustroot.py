@@ -26,7 +26,7 @@ from gatekeeper.errors import ConfigError
 from gatekeeper.overrides.evaluate import bound_context
 from gatekeeper.overrides.message import render_message
 from gatekeeper.overrides.signer import build_message, format_comment
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.load import parse_policy
 from tests.ghserver import GHServer
 from tests.support.gaterun import run_gate

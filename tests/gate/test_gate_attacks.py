@@ -48,7 +48,7 @@ def agent_branch(st: State, name: str, files: dict[str, str]) -> str:
 def report(tmp_path: Path) -> dict[str, Any]:
     import jsonschema
 
-    from gatekeeper.render.json_report import report_schema
+    from gatekeeper.render.report import report_schema
 
     doc: dict[str, Any] = json.loads((tmp_path / "report.json").read_text())
     jsonschema.validate(doc, report_schema())

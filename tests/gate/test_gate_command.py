@@ -180,7 +180,7 @@ def test_two_distinct_humans_allow(gh_server: GHServer, tmp_path: Path, gate: Ru
     assert doc["overrides"] == {"considered": False}
     import jsonschema
 
-    from gatekeeper.render.json_report import report_schema
+    from gatekeeper.render.report import report_schema
 
     jsonschema.validate(doc, report_schema())
 
@@ -712,7 +712,7 @@ def signed_override(tmp_path: Path, pr: Pull, **fields: Any) -> tuple[str, str]:
     from gatekeeper.classify import analyze
     from gatekeeper.overrides.message import OverrideMessage, render_message, sort_changes
     from gatekeeper.overrides.signer import format_comment
-    from gatekeeper.plan import parse_plan
+    from gatekeeper.plan.parse import parse_plan
     from gatekeeper.policy.load import parse_policy
 
     key = tmp_path / "alice_key"

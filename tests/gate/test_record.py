@@ -121,7 +121,7 @@ def test_too_many_changes_give_a_bounded_record_that_says_it_is_incomplete() -> 
 
 
 def _payload(doc: dict[str, object]) -> str:
-    from gatekeeper.plan import canonical_json
+    from gatekeeper.plan.model import canonical_json
 
     return base64.b64encode(zlib.compress(canonical_json(doc))).decode()
 

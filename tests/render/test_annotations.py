@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render.annotations import command, escape_data, escape_property, render_annotations
 from gatekeeper.source.mapper import build_source_map

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gatekeeper.plan import ResourceChange, parse_plan
-from gatekeeper.redact import union_masks
+from gatekeeper.plan.model import ResourceChange
+from gatekeeper.plan.parse import parse_plan
+from gatekeeper.plan.redact import union_masks
 from gatekeeper.render.diff import MAX_STRING, masked_sides, render_change
 from tests.helpers import CORPUS, SECRET, fixture_plan, rc, show_json
 
@@ -303,7 +304,7 @@ def test_deletes_and_replaces_are_red_on_github_and_updates_orange() -> None:
     """Every fixture's every change: the resource line of a delete or replace (either order)
     is red, of an update orange, of a create green; no line starts with Terraform's `~` or
     `+/-`, which GitHub would show plain or green."""
-    from gatekeeper.plan import Action
+    from gatekeeper.plan.model import Action
 
     seen: set[str] = set()
     plans = [

@@ -31,7 +31,8 @@ from markdown_it import MarkdownIt
 
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.decision import ALLOW, BLOCK, ERROR, Decision, decide_offline
-from gatekeeper.plan import Plan, parse_plan
+from gatekeeper.plan.model import Plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.render import markdown_escape as md
 from gatekeeper.render.layout import size_bytes, size_chars

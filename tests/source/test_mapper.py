@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.plan import Plan
+from gatekeeper.plan.model import Plan
 from gatekeeper.policy.model import ProductionPolicy
 from gatekeeper.source.model import Location, SourceFacts
 from gatekeeper.source.tree import find_repo_root

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.load import parse_policy
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr.facts import (

@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 
 from gatekeeper.classify import Analysis, analyze
-from gatekeeper.plan import Plan, parse_plan
+from gatekeeper.plan.model import Plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy, ProductionPolicy
 from gatekeeper.source.mapper import build_source_map
 from gatekeeper.source.model import SourceFacts

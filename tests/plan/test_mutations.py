@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gatekeeper.classify import analyze
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.load import parse_policy
 from tests.helpers import FIXTURES, fixture_plan
 

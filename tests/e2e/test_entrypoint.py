@@ -34,7 +34,7 @@ from tests.actions_runner import (
 )
 from tests.ghserver import GHServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 FIXTURE = ROOT / "fixtures" / "terraform" / "replace_prod_db" / "plan.json"
 EXAMPLES = ROOT / "examples"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FIXTURES = ROOT / "fixtures" / "terraform"
 GATEKEEPER = str(Path(sys.executable).with_name("gatekeeper"))
@@ -59,7 +59,7 @@ ELSEWHERE = {
     ".venv/bin/python scripts/bench_plan.py": "a benchmark of minutes, run by hand",
     "gatekeeper check --format json": "names what scripts/bench_plan.py times (on its own plan)",
     "GH_TOKEN=$(gh auth token) gatekeeper doctor --repo OWNER/REPO [--environment gatekeeper]": (
-        "needs GitHub: tests/test_doctor.py against tests/ghserver"
+        "needs GitHub: tests/commands/test_doctor.py against tests/ghserver"
     ),
     "terraform plan -out=tfplan && terraform show -json tfplan > tfplan.json": (
         "Terraform's own commands (examples/apply.yml); fixtures/terraform are their output"

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from gatekeeper.cli import main
-from gatekeeper.render.json_report import report_schema
+from gatekeeper.render.report import report_schema
 from tests.helpers import SECRET, fixture_plan
 
 TRIGGERS_CONFIG = "production:\n  tag_attributes: [triggers]\n"

@@ -31,7 +31,7 @@ from tests.actions_runner import Events, StepResult, StepRunner, local_gatekeepe
 from tests.ghserver import GHServer
 from tests.ghserver.state import Pull, State
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "terraform"
 DB_PLAN = FIXTURES / "replace_prod_db" / "plan.json"
 NO_CHANGES_PLAN = FIXTURES / "no_changes" / "plan.json"

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from gatekeeper.errors import PlanError
-from gatekeeper.plan import LOG_DEPOSED, Action, ReplaceOrder, canonical_json, parse_plan
+from gatekeeper.plan.model import LOG_DEPOSED, Action, ReplaceOrder, canonical_json
+from gatekeeper.plan.parse import parse_plan
 from tests.helpers import CORPUS, fixture_plan, rc, show_json
 
 

@@ -10,17 +10,17 @@ from collections.abc import Iterator
 import msgspec
 
 from gatekeeper.errors import PlanError
-from gatekeeper.plan import (
-    _ABSENT,
+from gatekeeper.plan.model import (
+    ABSENT,
     LOG_DEPOSED,
     Action,
     Diagnostic,
     Plan,
     ResourceChange,
-    _raw,
-    _stray_error,
     map_actions,
+    raw_value,
 )
+from gatekeeper.plan.parse import stray_error
 
 
 class _LogResource(msgspec.Struct):
@@ -37,7 +37,7 @@ class _LogChange(msgspec.Struct):
     action: str
     reason: str | None = None
     previous_resource: _LogResource | None = None
-    importing: msgspec.Raw = _ABSENT
+    importing: msgspec.Raw = ABSENT
 
 
 class _LogDiag(msgspec.Struct):
@@ -115,7 +115,7 @@ def parse_log_array(text: bytes, *, label: str, path: str, digest: str) -> Plan:
 def _decode_lines(text: bytes, path: str) -> Iterator[tuple[int, _LogLine]]:
     for n, line in _iter_lines(text):
         if line[0] != 0x7B:  # "{"
-            raise _stray_error(path, n, bytes(line))
+            raise stray_error(path, n, bytes(line))
         try:
             yield n, _line_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
@@ -246,7 +246,7 @@ def _log_change(c: _LogChange, label: str, *, drift: bool) -> ResourceChange:
         replace_paths=(),
         deposed=None,
         previous_address=c.previous_resource.addr if c.previous_resource else None,
-        importing=_raw(c.importing) is not None,
+        importing=raw_value(c.importing) is not None,
         drift=drift,
         has_attributes=False,
     )

@@ -13,12 +13,13 @@ import pytest
 
 from gatekeeper.cli import main
 from gatekeeper.errors import PlanError
-from gatekeeper.plan import LOG_DEPOSED, Action, parse_plan
+from gatekeeper.plan.model import LOG_DEPOSED, Action
+from gatekeeper.plan.parse import parse_plan
 from tests.helpers import FIXTURES, fixture_plan
 
 TRIGGERS = "production:\n  tag_attributes: [triggers]\n"
 TF115 = FIXTURES / "terraform-1.15"
-DATA = Path(__file__).parent / "data" / "terraform-1.15"
+DATA = Path(__file__).parents[1] / "data" / "terraform-1.15"
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -15,8 +15,8 @@ import msgspec
 from gatekeeper import __version__
 from gatekeeper.classify import Analysis, ClassifiedChange
 from gatekeeper.decision import Decision
-from gatekeeper.plan import Action, plan_metadata
-from gatekeeper.redact import redacted_paths
+from gatekeeper.plan.model import Action, plan_metadata
+from gatekeeper.plan.redact import redacted_paths
 
 REPORT_VERSION = 1
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gatekeeper.redact import SENSITIVE, is_sensitive, mask
+from gatekeeper.plan.redact import SENSITIVE, is_sensitive, mask
 
 
 def test_mask_nested_maps_and_lists() -> None:
@@ -26,7 +26,7 @@ def test_is_sensitive_inherits_from_ancestors() -> None:
 
 
 def test_any_sensitive_and_mask_survive_nesting_past_the_recursion_limit() -> None:
-    from gatekeeper.redact import any_sensitive
+    from gatekeeper.plan.redact import any_sensitive
 
     assert any_sensitive({"a": [False, {"b": True}]})
     assert not any_sensitive({"a": [False, {"b": False}]}) and not any_sensitive(None)
@@ -48,7 +48,7 @@ SECRET = "prod-S3CR3T-42"
 
 
 def _change(**extra: object):  # type: ignore[no-untyped-def]
-    from gatekeeper.plan import parse_plan
+    from gatekeeper.plan.parse import parse_plan
     from tests.helpers import rc, show_json
 
     entry = rc("aws_instance.web", ["delete", "create"], **extra)  # type: ignore[arg-type]
@@ -57,15 +57,15 @@ def _change(**extra: object):  # type: ignore[no-untyped-def]
 
 def _all_outputs(change) -> str:  # type: ignore[no-untyped-def]
     """Every rendering of one change: reasons, text, JSON report, markdown, diff, bundle."""
+    from gatekeeper.bundle.format import build_bundle
     from gatekeeper.classify import analyze
     from gatekeeper.decision import decide_offline
-    from gatekeeper.plan import Plan, canonical_json
+    from gatekeeper.plan.model import Plan, canonical_json
     from gatekeeper.policy.model import Policy, ProductionPolicy
     from gatekeeper.render.diff import render_change
-    from gatekeeper.render.json_report import build_report, dumps
     from gatekeeper.render.markdown import render_markdown
+    from gatekeeper.render.report import build_report, dumps
     from gatekeeper.render.text import render_text
-    from gatekeeper.transport import build_bundle
 
     plan = Plan("p", "p", "show-json", "1.2", "1.9", (change,), (), (), False, "0" * 64)
     policy = Policy(production=ProductionPolicy(tag_values=("prod*",)))
@@ -115,7 +115,7 @@ def test_keys_of_a_sensitive_map_never_appear_in_replace_paths() -> None:
         after_sensitive={"triggers": True},
         replace_paths=[["triggers", "S3CR3T_KEY"]],
     )
-    from gatekeeper.redact import redacted_paths
+    from gatekeeper.plan.redact import redacted_paths
 
     assert redacted_paths(c) == (("triggers", SENSITIVE),)
     assert "S3CR3T_KEY" not in _all_outputs(c)

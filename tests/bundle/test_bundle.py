@@ -10,22 +10,23 @@ from typing import Any
 
 import pytest
 
-from gatekeeper import transport
-from gatekeeper.classify import analyze
-from gatekeeper.plan import Plan, canonical_json, parse_plan
-from gatekeeper.policy.load import parse_policy
-from gatekeeper.policy.model import Policy
-from gatekeeper.transport import (
+from gatekeeper.bundle import format as bundle_format
+from gatekeeper.bundle import plan_run
+from gatekeeper.bundle.format import (
     BUNDLE_FILE,
     BundleError,
     build_bundle,
-    fetch_analysis,
     load_bundle,
-    untrusted_plan_changes,
     write_bundle,
 )
+from gatekeeper.bundle.plan_run import fetch_analysis, untrusted_plan_changes
+from gatekeeper.classify import analyze
+from gatekeeper.plan.model import Plan, canonical_json
+from gatekeeper.plan.parse import parse_plan
+from gatekeeper.policy.load import parse_policy
+from gatekeeper.policy.model import Policy
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terraform"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 POLICY = parse_policy(b"production:\n  tag_attributes: [triggers]\n", source="t")
 REPO = "acme/infra"
 HEAD = "a" * 40
@@ -132,7 +133,7 @@ def test_bad_archives(monkeypatch: pytest.MonkeyPatch) -> None:
         load_bundle(zipped(b"{}", name="other.json"), **kw)
     with pytest.raises(BundleError, match="not valid JSON"):
         load_bundle(zipped(b"{nope"), **kw)
-    monkeypatch.setattr(transport, "MAX_BUNDLE_BYTES", 10)
+    monkeypatch.setattr(bundle_format, "MAX_BUNDLE_BYTES", 10)
     with pytest.raises(BundleError, match="larger than"):
         load_bundle(zipped(bundle_of(plan("no_changes"))), **kw)
 
@@ -220,7 +221,7 @@ def art(id: int, data: bytes, run_id: int, **kw: Any) -> dict[str, Any]:
 GOOD = zipped(bundle_of(plan("replace_prod_db")))
 
 
-def fetch(api: FakeActions) -> transport.Fetched:
+def fetch(api: FakeActions) -> plan_run.Fetched:
     return fetch_analysis(
         api, repository=REPO, head_sha=HEAD, policy=POLICY, pr_number=PR, base_ref="main"
     )
@@ -269,11 +270,11 @@ def test_fetch_wrong_head_in_bundle_is_an_error() -> None:
 def test_bundle_of_a_deeply_nested_plan_round_trips() -> None:
     """Values nested ~900 levels (valid JSON Terraform could be made to write) must not crash
     the plan job's masking, and the gate must reach the same digest from the bundle."""
+    from gatekeeper.bundle.format import build_bundle, load_bundle
     from gatekeeper.classify import analyze as analyze_plans
-    from gatekeeper.plan import canonical_json as cj
-    from gatekeeper.plan import parse_plan as parse
+    from gatekeeper.plan.model import canonical_json as cj
+    from gatekeeper.plan.parse import parse_plan as parse
     from gatekeeper.policy.model import Policy as Pol
-    from gatekeeper.transport import build_bundle, load_bundle
     from tests.helpers import rc as entry
     from tests.helpers import show_json as doc
 
@@ -433,8 +434,8 @@ def test_replace_order_must_match_actions() -> None:
 def test_untrusted_plan_paths_follow_the_default_gate_paths() -> None:
     from gatekeeper.policy import defaults
 
-    assert transport.UNTRUSTED_PLAN_PATHS == (".github/workflows/", ".github/actions/")
-    for prefix in transport.UNTRUSTED_PLAN_PATHS:
+    assert bundle_format.UNTRUSTED_PLAN_PATHS == (".github/workflows/", ".github/actions/")
+    for prefix in bundle_format.UNTRUSTED_PLAN_PATHS:
         assert prefix + "**" in defaults.GATE_PATHS
 
 
@@ -484,7 +485,7 @@ def matrix(
     return cls([run(1, **run_kw)], {1: arts}, blobs, {1: jobs})
 
 
-def fetch_all(api: FakeActions, pattern: str = "gatekeeper-plan-*") -> transport.Fetched:
+def fetch_all(api: FakeActions, pattern: str = "gatekeeper-plan-*") -> plan_run.Fetched:
     return fetch_analysis(
         api,
         repository=REPO,
@@ -558,11 +559,11 @@ def test_matrix_pending_and_failed_legs() -> None:
         jobs=[job("plan (db)"), job("plan (dns)", conclusion="cancelled")],
         conclusion="cancelled",
     )
-    with pytest.raises(transport.PlanRunFailed, match=r"'plan \(dns\)' \(cancelled\)"):
+    with pytest.raises(bundle_format.PlanRunFailed, match=r"'plan \(dns\)' \(cancelled\)"):
         fetch_all(failed)
     assert failed.downloads == []
     # a failed job fails the plan even when the run itself says success (continue-on-error)
-    with pytest.raises(transport.PlanRunFailed, match=r"'plan \(db\)' \(failure\)"):
+    with pytest.raises(bundle_format.PlanRunFailed, match=r"'plan \(db\)' \(failure\)"):
         fetch_all(matrix(THREE, jobs=[job("plan (db)", conclusion="failure")]))
 
 
@@ -629,7 +630,7 @@ def test_write_bundle_records_the_leg(tmp_path: Path) -> None:
         repository=REPO,
         head_sha=HEAD,
         no_plan="dns",
-        matrix=transport.MatrixLeg("plan", 3),
+        matrix=bundle_format.MatrixLeg("plan", 3),
     )
     doc = json.loads(Path(path).read_bytes())
     assert (doc["plans"], doc["no_plan"], doc["matrix"]) == ([], "dns", {"job": "plan", "legs": 3})

@@ -1,174 +1,43 @@
-"""Plan model and parsers for `terraform show -json` and the streaming `terraform plan -json` log.
+"""Reading plan bytes: `terraform show -json` documents (typed msgspec structs, only the
+fields the gate needs), with the checks that make a corrupted or foreign file fail closed,
+and the dispatch to the streaming-log parser (`plan.log`).
 
-Decoding uses msgspec typed structs: only the fields the gate needs are decoded, and the large
-attribute values (`before`, `after`, ...) are kept as raw JSON slices until something asks for
-them. That keeps a 140 MB plan far below the time and memory of building dicts of everything.
+Decoding keeps a 140 MB plan far below the time and memory of building dicts of everything.
 """
 
 from __future__ import annotations
 
 import codecs
-import enum
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from gatekeeper.errors import PlanError
-
-# `show -json` format versions this program understands. 2.x would be a breaking change.
-SUPPORTED_MAJOR = {0, 1}
-MAX_NESTING_HINT = "the document nests deeper than any Terraform plan does"
-
-
-class Action(enum.StrEnum):
-    CREATE = "create"
-    READ = "read"
-    UPDATE = "update"
-    DELETE = "delete"
-    REPLACE = "replace"
-    NOOP = "no-op"
-    FORGET = "forget"
-    UNKNOWN = "unknown"
-
-
-class ReplaceOrder(enum.StrEnum):
-    DESTROY_BEFORE_CREATE = "destroy-then-create"
-    CREATE_BEFORE_DESTROY = "create-then-destroy"
-    UNKNOWN = "unknown"  # the streaming log says "replace" without an order
-
-
-class ResourceChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One planned change to one resource instance (or deposed object).
-
-    A frozen msgspec Struct rather than a dataclass: a big plan has 100,000 of these, and a
-    frozen dataclass's __init__ costs several times more per object."""
-
-    plan: str
-    address: str
-    module_address: str
-    mode: str
-    type: str
-    name: str
-    index: int | str | None
-    provider: str
-    actions: tuple[str, ...]
-    action: Action
-    replace_order: ReplaceOrder | None
-    action_reason: str | None
-    replace_paths: tuple[tuple[str | int, ...], ...]
-    deposed: str | None
-    previous_address: str | None
-    importing: bool
-    drift: bool
-    # False for the streaming log, which carries no attribute values at all.
-    has_attributes: bool = True
-    # Raw JSON slices of the attribute values (zero-copy views into the plan bytes);
-    # None stands for JSON null or absent.
-    before_raw: msgspec.Raw | None = None
-    after_raw: msgspec.Raw | None = None
-    after_unknown_raw: msgspec.Raw | None = None
-    before_sensitive_raw: msgspec.Raw | None = None
-    after_sensitive_raw: msgspec.Raw | None = None
-    # The destroyed object as prior_state lists it (show -json; delete/replace only): a second
-    # copy of `before`, so a corrupted `before` cannot alone hide production tags.
-    prior_raw: msgspec.Raw | None = None
-
-    @property
-    def destructive(self) -> bool:
-        return self.action in (Action.DELETE, Action.REPLACE, Action.UNKNOWN)
-
-    def before(self) -> Any:
-        return _decode(self.before_raw, self, "before")
-
-    def after(self) -> Any:
-        return _decode(self.after_raw, self, "after")
-
-    def after_unknown(self) -> Any:
-        return _decode(self.after_unknown_raw, self, "after_unknown")
-
-    def before_sensitive(self) -> Any:
-        return _decode(self.before_sensitive_raw, self, "before_sensitive")
-
-    def after_sensitive(self) -> Any:
-        return _decode(self.after_sensitive_raw, self, "after_sensitive")
-
-    def prior(self) -> Any:
-        return _decode(self.prior_raw, self, "prior_state")
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    severity: str
-    summary: str
-    detail: str
-    address: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    label: str
-    path: str
-    format: str  # "show-json" | "plan-log"
-    format_version: str | None
-    terraform_version: str | None
-    changes: tuple[ResourceChange, ...]
-    drift: tuple[ResourceChange, ...]
-    diagnostics: tuple[Diagnostic, ...]
-    errored: bool
-    sha256: str
-
-
-def plan_metadata(plan: Plan) -> dict[str, Any]:
-    """What identifies a plan in the report and the bundle (the one serialisation of it)."""
-    return {
-        "label": plan.label,
-        "path": plan.path,
-        "format": plan.format,
-        "format_version": plan.format_version,
-        "terraform_version": plan.terraform_version,
-        "sha256": plan.sha256,
-    }
-
-
-def _decode(raw: msgspec.Raw | None, change: ResourceChange, field: str) -> Any:
-    """Decode one lazily kept attribute value. A value that cannot be read (a number out of
-    range such as 1e400 or a 5,000-digit integer, nesting past the limit) is bad input: the
-    plan is corrupted. Reported with where it is, never a crash."""
-    if raw is None:
-        return None
-    try:
-        value = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError) as exc:
-        raise _value_error(change, field, str(exc)) from None
-    return value
-
-
-def _value_error(change: ResourceChange, field: str, why: str) -> PlanError:
-    return PlanError(
-        f"plan {change.plan}: {change.address}: {field} cannot be read: {why}",
-        "the plan is corrupted: regenerate it with `terraform show -json tfplan > plan.json`",
-    )
-
+from gatekeeper.plan.model import (
+    ABSENT,
+    MAX_NESTING_HINT,
+    SUPPORTED_MAJOR,
+    Action,
+    Plan,
+    ResourceChange,
+    map_actions,
+    raw_value,
+)
 
 # ---------------------------------------------------------------- show -json structs
 
 
-# An absent field decodes to an empty Raw; JSON null to Raw(b"null"). Both mean "no value".
-_ABSENT = msgspec.Raw(b"")
-
-
 class _Change(msgspec.Struct):
     actions: list[str]
-    before: msgspec.Raw = _ABSENT
-    after: msgspec.Raw = _ABSENT
-    after_unknown: msgspec.Raw = _ABSENT
-    before_sensitive: msgspec.Raw = _ABSENT
-    after_sensitive: msgspec.Raw = _ABSENT
+    before: msgspec.Raw = ABSENT
+    after: msgspec.Raw = ABSENT
+    after_unknown: msgspec.Raw = ABSENT
+    before_sensitive: msgspec.Raw = ABSENT
+    after_sensitive: msgspec.Raw = ABSENT
     replace_paths: list[list[str | int]] | None = None
-    importing: msgspec.Raw = _ABSENT
+    importing: msgspec.Raw = ABSENT
 
 
 class _ResourceChange(msgspec.Struct):
@@ -195,7 +64,7 @@ class _StateResource(msgspec.Struct):
     address: str = ""
     mode: str = "managed"
     deposed_key: str | None = None
-    values: msgspec.Raw = _ABSENT  # a slice, decoded only for a destroyed object's tags
+    values: msgspec.Raw = ABSENT  # a slice, decoded only for a destroyed object's tags
 
 
 class _Module(msgspec.Struct):
@@ -219,8 +88,8 @@ class _ShowPlan(msgspec.Struct):
     format_version: str | None = None
     plan_format_version: str | None = None  # HCP Terraform's redacted plan JSON
     # Kept raw (a slice, not decoded): read only to cross-check a plan with no changes.
-    planned_values: msgspec.Raw = _ABSENT
-    prior_state: msgspec.Raw = _ABSENT
+    planned_values: msgspec.Raw = ABSENT
+    prior_state: msgspec.Raw = ABSENT
     output_changes: dict[str, _OutputChange] | None = None
     applyable: bool | None = None  # Terraform 1.8+
     complete: bool | None = None  # Terraform 1.8+: false when changes were deferred
@@ -234,49 +103,6 @@ class _ShowPlan(msgspec.Struct):
 _show_decoder = msgspec.json.Decoder(_ShowPlan)
 _values_decoder = msgspec.json.Decoder(_Values)
 _state_decoder = msgspec.json.Decoder(_State)
-
-# Terraform's `actions` lists, mapped to one action. Anything else is unknown (fail closed).
-_ACTIONS: dict[tuple[str, ...], tuple[Action, ReplaceOrder | None]] = {
-    ("create",): (Action.CREATE, None),
-    ("read",): (Action.READ, None),
-    ("update",): (Action.UPDATE, None),
-    ("delete",): (Action.DELETE, None),
-    ("no-op",): (Action.NOOP, None),
-    ("forget",): (Action.FORGET, None),
-    ("delete", "create"): (Action.REPLACE, ReplaceOrder.DESTROY_BEFORE_CREATE),
-    ("create", "delete"): (Action.REPLACE, ReplaceOrder.CREATE_BEFORE_DESTROY),
-    # Terraform 1.14+/OpenTofu can forget one object while creating its successor.
-    ("create", "forget"): (Action.CREATE, None),
-    ("forget", "create"): (Action.CREATE, None),
-}
-
-# Streaming-log action words (views/json/change.go). "move"/"import" are no-ops on the object.
-_LOG_ACTIONS: dict[str, tuple[Action, ReplaceOrder | None]] = {
-    "create": (Action.CREATE, None),
-    "read": (Action.READ, None),
-    "update": (Action.UPDATE, None),
-    "delete": (Action.DELETE, None),
-    "replace": (Action.REPLACE, ReplaceOrder.UNKNOWN),
-    "noop": (Action.NOOP, None),
-    "no-op": (Action.NOOP, None),
-    "move": (Action.NOOP, None),
-    "import": (Action.NOOP, None),
-    "forget": (Action.FORGET, None),
-    "remove": (Action.FORGET, None),
-}
-
-
-def map_actions(
-    actions: tuple[str, ...], fmt: str = "show-json"
-) -> tuple[Action, ReplaceOrder | None]:
-    """The action (and replace order) Terraform's `actions` mean in a plan of format `fmt`
-    (the streaming log writes one word per change). Anything else is unknown: fail closed."""
-    if fmt == "plan-log":
-        if len(actions) != 1:
-            return (Action.UNKNOWN, None)
-        return _LOG_ACTIONS.get(actions[0], (Action.UNKNOWN, None))
-    return _ACTIONS.get(actions, (Action.UNKNOWN, None))
-
 
 # ---------------------------------------------------------------- reading bytes
 
@@ -353,18 +179,18 @@ def parse_plan(data: bytes, *, label: str, path: str) -> Plan:
         first_line_end = stripped.find(b"\n")
         first = stripped if first_line_end < 0 else stripped[:first_line_end]
         if _looks_like_log_line(first) and text.find(b"\n", start) >= 0:
-            from gatekeeper.plan_log import parse_log
+            from gatekeeper.plan.log import parse_log
 
             return parse_log(text, label=label, path=path, digest=digest)
         return _parse_show(text, label=label, path=path, digest=digest)
     if stripped.startswith(b"["):
         # Log messages collected into one JSON array (as OpenTofu's equivalence tests store them).
-        from gatekeeper.plan_log import parse_log_array
+        from gatekeeper.plan.log import parse_log_array
 
         return parse_log_array(text, label=label, path=path, digest=digest)
     stray = _stray_line_before_log(stripped)
     if stray is not None:
-        raise _stray_error(path, *stray)
+        raise stray_error(path, *stray)
     if _looks_like_text_plan(stripped):
         raise PlanError(
             f"{path}: this is the human-readable output of `terraform plan`", _TEXT_HINT
@@ -391,7 +217,7 @@ def _stray_line_before_log(head: bytes) -> tuple[int, bytes] | None:
     return None
 
 
-def _stray_error(path: str, n: int, line: bytes) -> PlanError:
+def stray_error(path: str, n: int, line: bytes) -> PlanError:
     shown = line[:60].decode("utf-8", "replace")
     return PlanError(
         f"{path}:{n}: a line that is not JSON in a `terraform plan -json` log: {shown!r}",
@@ -532,7 +358,7 @@ def _cross_check(
 
 def _managed(section: msgspec.Raw, decoder: msgspec.json.Decoder[Any], path: str) -> list[str]:
     """Addresses of the managed resources a planned_values/prior_state section lists."""
-    if _raw(section) is None:
+    if raw_value(section) is None:
         return []
     try:
         doc = decoder.decode(section)
@@ -571,17 +397,9 @@ def _check_format_version(raw: _ShowPlan, path: str) -> str:
     return fv
 
 
-_NULL = msgspec.Raw(b"null")
-
-
-def _raw(v: msgspec.Raw) -> msgspec.Raw | None:
-    n = len(v)
-    return None if n == 0 or (n == 4 and v == _NULL) else v
-
-
 def _prior_objects(raw: _ShowPlan, path: str) -> dict[tuple[str, str | None], msgspec.Raw]:
     """(address, deposed key) -> the object's values in prior_state (raw slices)."""
-    if _raw(raw.prior_state) is None:
+    if raw_value(raw.prior_state) is None:
         return {}
     try:
         state = _state_decoder.decode(raw.prior_state)
@@ -593,7 +411,7 @@ def _prior_objects(raw: _ShowPlan, path: str) -> dict[tuple[str, str | None], ms
     while stack:
         mod = stack.pop()
         for r in mod.resources:
-            values = _raw(r.values)
+            values = raw_value(r.values)
             if r.mode == "managed" and values is not None:
                 out[(r.address, r.deposed_key or None)] = values
         stack.extend(mod.child_modules)
@@ -629,14 +447,14 @@ def _show_change(
         replace_paths=tuple(tuple(p) for p in c.replace_paths) if c.replace_paths else (),
         deposed=deposed,
         previous_address=rc.previous_address,
-        importing=_raw(c.importing) is not None,
+        importing=raw_value(c.importing) is not None,
         drift=drift,
         prior_raw=prior_raw,
-        before_raw=_raw(c.before),
-        after_raw=_raw(c.after),
-        after_unknown_raw=_raw(c.after_unknown),
-        before_sensitive_raw=_raw(c.before_sensitive),
-        after_sensitive_raw=_raw(c.after_sensitive),
+        before_raw=raw_value(c.before),
+        after_raw=raw_value(c.after),
+        after_unknown_raw=raw_value(c.after_unknown),
+        before_sensitive_raw=raw_value(c.before_sensitive),
+        after_sensitive_raw=raw_value(c.after_sensitive),
     )
 
 
@@ -671,16 +489,4 @@ def _invocation(ai: _ActionInvocation, label: str) -> ResourceChange:
         importing=False,
         drift=False,
         has_attributes=False,
-    )
-
-
-# The streaming log has no field for a deposed object: its delete shares the address of the
-# current object's change. Such a delete is kept as its own entry under this key.
-LOG_DEPOSED = "(key not in the plan log)"
-
-
-def canonical_json(value: Any) -> bytes:
-    """Canonical JSON used for digests: sorted keys, no spaces, ASCII."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
     )

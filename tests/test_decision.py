@@ -15,7 +15,7 @@ from gatekeeper.decision import (
     decide_pending,
     explain_gate,
 )
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.load import parse_policy
 from gatekeeper.policy.model import Policy
 from gatekeeper.pr.approvals import evaluate

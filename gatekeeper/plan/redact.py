@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from gatekeeper.plan import Plan, ResourceChange, canonical_json
+from gatekeeper.plan.model import Plan, ResourceChange, canonical_json
 
 T = TypeVar("T")
 SENSITIVE = "(sensitive value)"

@@ -14,10 +14,10 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.classify import ReasonCode, analyze, before_sha256
-from gatekeeper.plan import parse_plan
+from gatekeeper.plan.parse import parse_plan
+from gatekeeper.plan.redact import SENSITIVE, change_secrets, mask, redact_change
 from gatekeeper.policy.model import Policy
-from gatekeeper.redact import SENSITIVE, change_secrets, mask, redact_change
-from gatekeeper.render import json_report
+from gatekeeper.render import report as json_report
 from tests.helpers import SECRET, fixture_plan, log_summary, rc, show_json
 
 
@@ -163,7 +163,7 @@ def test_the_lazy_help_lines_are_each_subcommands_own() -> None:
 
 
 def test_a_bundle_is_read_alike_and_refuses_nan() -> None:
-    from gatekeeper.transport import BundleError, build_bundle, parse_bundle
+    from gatekeeper.bundle.format import BundleError, build_bundle, parse_bundle
 
     plan = parse_plan(_secret_update_and_prod_delete(), label="p", path="p.json")
     doc = build_bundle([plan], repository="o/r", head_sha="a" * 40)

@@ -18,7 +18,7 @@ from tests.ghserver.state import USER_TOKEN, State
 
 __all__ = ["_fast", "gate"]  # the gate runner fixtures, for the action's advisory doctor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RULESET = json.loads((ROOT / "examples" / "ruleset.json").read_text(encoding="utf-8"))
 REPO = "acme/infra"
 
