@@ -61,13 +61,23 @@ def any_sensitive(mask_: Any) -> bool:
     return False
 
 
-def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> Any:
+def mask(
+    value: Any,
+    sensitive: Any,
+    secrets: frozenset[str] = frozenset(),
+    *,
+    hide: Callable[[Any], Any] | None = None,
+) -> Any:
     """A copy of `value` with every sensitive leaf or subtree replaced by SENSITIVE, and every
     string (value or map key) equal to one of `secrets` hidden too.
 
     Fails closed: a mask whose shape does not fit the value hides the whole value if the mask
     marks anything. Iterative: a plan may nest values ~1000 levels deep (msgspec's limit),
     past Python's recursion limit, and masking must never be the step that fails.
+
+    `hide(hidden_value)` gives what stands in for a hidden value (default: the SENSITIVE
+    placeholder); the diff renderer passes an opaque marker that can still tell "changed".
+    This is the one masking rule: every output that shows values goes through it.
 
     With nothing marked and no secrets, `value` itself comes back (nothing to hide: no copy);
     callers treat the result as read-only."""
@@ -78,7 +88,7 @@ def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> A
     while stack:
         v, s, parent, key = stack.pop()
         if s is True:
-            parent[key] = SENSITIVE
+            parent[key] = SENSITIVE if hide is None else hide(v)
         elif isinstance(v, dict) and (s is None or s is False or isinstance(s, dict)):
             sd = s if isinstance(s, dict) else {}
             out: dict[Any, Any] = {}
@@ -95,9 +105,10 @@ def mask(value: Any, sensitive: Any, secrets: frozenset[str] = frozenset()) -> A
                 (item, sl[i] if i < len(sl) else None, items, i) for i, item in enumerate(v)
             )
         elif isinstance(s, (dict, list)) and any_sensitive(s):
-            parent[key] = SENSITIVE  # a mask that does not fit the value: hide, never guess
+            # a mask that does not fit the value: hide, never guess
+            parent[key] = SENSITIVE if hide is None else hide(v)
         elif isinstance(v, str) and v in secrets:
-            parent[key] = SENSITIVE
+            parent[key] = SENSITIVE if hide is None else hide(v)
         else:
             parent[key] = v
     return holder[0]

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.plan.model import Action, ReplaceOrder, ResourceChange, canonical_json
-from gatekeeper.plan.redact import SENSITIVE, any_sensitive, change_secrets
+from gatekeeper.plan.redact import SENSITIVE, any_sensitive, change_secrets, mask
 from gatekeeper.render.escape import CONTROL
 
 KNOWN_AFTER_APPLY = "(known after apply)"
@@ -123,24 +123,6 @@ _Sentinel = (_Sensitive, _Unknown)
 # ---------------------------------------------------------------- masks
 
 
-def apply_sensitive(value: Any, mask: Any) -> Any:
-    """`value` with every sensitive subtree replaced by an opaque marker."""
-    if mask is True:
-        return _Sensitive(value)
-    if isinstance(mask, dict):
-        if isinstance(value, dict):
-            return {k: apply_sensitive(v, mask.get(k)) for k, v in value.items()}
-        # A mask that does not fit the value: hide the whole value rather than guess.
-        return _Sensitive(value) if any_sensitive(mask) and value is not None else value
-    if isinstance(mask, list):
-        if isinstance(value, list):
-            return [
-                apply_sensitive(v, mask[i] if i < len(mask) else None) for i, v in enumerate(value)
-            ]
-        return _Sensitive(value) if any_sensitive(mask) and value is not None else value
-    return value
-
-
 def apply_unknown(value: Any, unknown: Any) -> Any:
     """`value` with every path `after_unknown` marks replaced by UNKNOWN."""
     if unknown is True:
@@ -172,29 +154,15 @@ def apply_unknown(value: Any, unknown: Any) -> Any:
 
 def masked_sides(change: ResourceChange) -> tuple[Any, Any]:
     """(before, after) with secrets masked and unknowns marked: the only form formatted.
-    What is secret is redact.py's rule (both sides' marks, and copies of secret strings)."""
+    What is secret, and how it is hidden, is plan.redact's one rule (both sides' marks, and
+    copies of secret strings); here a hidden value becomes an opaque marker that keeps only
+    a digest, so the diff can still say whether it changed."""
     sens, secrets = change_secrets(change)
-    before = _hide_copies(apply_sensitive(change.before(), sens), secrets)
+    before = mask(change.before(), sens, secrets, hide=_Sensitive)
     after = apply_unknown(
-        _hide_copies(apply_sensitive(change.after(), sens), secrets), change.after_unknown()
+        mask(change.after(), sens, secrets, hide=_Sensitive), change.after_unknown()
     )
     return before, after
-
-
-def _hide_copies(value: Any, secrets: frozenset[str]) -> Any:
-    """Strings (and map keys) equal to a secret, in places Terraform did not mark."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return _Sensitive(value) if value in secrets else value
-    if isinstance(value, dict):
-        return {
-            (f"(sensitive key {n + 1})" if k in secrets else k): _hide_copies(v, secrets)
-            for n, (k, v) in enumerate(value.items())
-        }
-    if isinstance(value, list):
-        return [_hide_copies(v, secrets) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------- scalars

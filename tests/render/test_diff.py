@@ -8,7 +8,7 @@ from typing import Any
 
 from gatekeeper.plan.model import ResourceChange
 from gatekeeper.plan.parse import parse_plan
-from gatekeeper.plan.redact import union_masks
+from gatekeeper.plan.redact import SENSITIVE, change_secrets, mask, union_masks
 from gatekeeper.render.diff import MAX_STRING, masked_sides, render_change
 from tests.helpers import CORPUS, SECRET, fixture_plan, rc, show_json
 
@@ -331,3 +331,42 @@ def test_deletes_and_replaces_are_red_on_github_and_updates_orange() -> None:
     assert seen == {"delete", "replace", "update", "create"}
     cbd = _changes(fixture_plan("replace_create_before_destroy"))["null_resource.load_balancer"]
     assert _github_class(render_change(cbd).splitlines()[1]) == "deleted"
+
+
+def _shown(value: Any) -> Any:
+    """A masked side as plain data: every opaque hidden marker as the redaction placeholder."""
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return SENSITIVE if repr(value) == SENSITIVE and not isinstance(value, str) else value
+
+
+def test_the_diff_hides_exactly_what_the_one_masker_hides() -> None:
+    # Marked leaves, a marked subtree, a mask that does not fit its value, and copies of a
+    # secret (as a value and as a map key) in places Terraform did not mark.
+    before = {
+        "password": SECRET,
+        "nested": {"token": "t0k3n", "plain": "ok"},
+        "misfit": "a string where the mask has a map",
+        "copy": SECRET,
+        "by_key": {SECRET: "v", "other": "w"},
+        "list": ["a", SECRET],
+    }
+    sens = {"password": True, "nested": {"token": True}, "misfit": {"x": True}}
+    c = _one(
+        rc(
+            "aws_db_instance.a",
+            ["delete"],
+            before=before,
+            after=None,
+            before_sensitive=sens,
+            after_sensitive=False,
+        )
+    )
+    shown_before, _ = masked_sides(c)
+    marks, secrets = change_secrets(c)
+    assert _shown(shown_before) == mask(c.before(), marks, secrets)
+    text = render_change(c)
+    assert SECRET not in text and "t0k3n" not in text
+    assert "(sensitive key 1)" in text
