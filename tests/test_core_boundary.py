@@ -44,6 +44,7 @@ def test_the_core_is_most_of_the_package() -> None:
     assert not any(n.startswith(("gatekeeper.adapters", "gatekeeper.commands")) for n in CORE)
 
 
+@pytest.mark.slow
 def test_core_modules_pull_in_no_network_or_process_module() -> None:
     probe = (
         "import importlib, json, sys\n"

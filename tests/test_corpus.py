@@ -18,6 +18,8 @@ from gatekeeper.plan.parse import parse_plan
 from gatekeeper.policy.model import Policy
 from gatekeeper.render.report import build_report, dumps, report_schema
 
+pytestmark = pytest.mark.slow  # every public plan through the whole pipeline: seconds
+
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 PLANS = sorted(p for p in CORPUS.glob("*/*") if p.suffix != ".tsv")
 

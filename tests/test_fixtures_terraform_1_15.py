@@ -27,6 +27,8 @@ from gatekeeper.plan.model import LOG_DEPOSED
 from gatekeeper.render.report import report_schema
 from tests.helpers import FIXTURES, SECRET
 
+pytestmark = pytest.mark.slow  # `gatekeeper check` on every 1.15 scenario: seconds
+
 SET = FIXTURES / "terraform-1.15"
 POLICY = SET / "policy.yml"
 SCENARIOS = sorted(p.name for p in SET.iterdir() if (p / "base").is_dir())

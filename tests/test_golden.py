@@ -40,6 +40,8 @@ from tests.ghserver.state import Pull, State
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 from tests.support import gaterun, scenes
 
+pytestmark = pytest.mark.slow  # the real gate over every fixture: seconds
+
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GATEKEEPER_UPDATE_GOLDEN") == "1"
 

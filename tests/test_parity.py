@@ -39,6 +39,8 @@ from tests.ghserver import GHServer
 from tests.helpers import CORPUS, SECRET, TERRAFORM
 from tests.support import gaterun, scenes
 
+pytestmark = pytest.mark.slow  # the real gate over every fixture: seconds
+
 HEAD = "a" * 40
 POLICY = Policy(production=ProductionPolicy(tag_attributes=("triggers", "tags", "labels")))
 POLICY_YML = "production:\n  tag_attributes: [triggers, tags, labels]\n"

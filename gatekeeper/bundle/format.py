@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -162,9 +161,8 @@ def build_bundle(plans: Sequence[Plan], *, repository: str, head_sha: str) -> di
     }
 
 
-def write_bundle(
+def bundle_document(
     plans: Sequence[Plan],
-    out_dir: str,
     *,
     repository: str,
     head_sha: str,
@@ -172,8 +170,8 @@ def write_bundle(
     base_ref: str | None = None,
     no_plan: str | None = None,
     matrix: MatrixLeg | None = None,
-) -> str:
-    """Write DIR/gatekeeper-bundle.json (for actions/upload-artifact). Returns its path.
+) -> bytes:
+    """The bytes of gatekeeper-bundle.json (adapters/bundle_file.py writes them).
 
     `pr_number`, `base_ref`: the pull request the plan was made for (from the pull_request
     event), recorded so the gate can tell it apart from another PR with the same head.
@@ -189,15 +187,7 @@ def write_bundle(
     if base_ref is not None:
         doc["base_ref"] = base_ref
     doc.update(_leg_fields(no_plan, matrix))
-    from gatekeeper.adapters.files import write_atomic
-
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as exc:
-        raise BundleError(f"{out_dir}: cannot write the bundle: {exc.strerror}") from None
-    path = os.path.join(out_dir, BUNDLE_FILE)
-    write_atomic(path, canonical_json(doc))
-    return path
+    return canonical_json(doc)
 
 
 # --------------------------------------------------------------------------- reading

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gatekeeper.adapters import actions
-from gatekeeper.bundle.format import write_bundle
+from gatekeeper.adapters.bundle_file import write_bundle
 from gatekeeper.commands.gate_options import Options, leg_args
 from gatekeeper.commands.gate_report import say
 from gatekeeper.errors import EventError

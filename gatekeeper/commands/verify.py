@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bundle(v: Verifier, plans: Any, out_dir: str) -> None:
-    from gatekeeper.bundle.format import write_bundle
+    from gatekeeper.adapters.bundle_file import write_bundle
 
     path = write_bundle(plans, out_dir, repository=v.repo, head_sha=v.sha)
     say(f"  wrote the plan bundle for signing to {path}")

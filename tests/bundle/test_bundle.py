@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gatekeeper.adapters.bundle_file import write_bundle
 from gatekeeper.bundle import format as bundle_format
 from gatekeeper.bundle import plan_run
 from gatekeeper.bundle.format import (
@@ -17,7 +18,6 @@ from gatekeeper.bundle.format import (
     BundleError,
     build_bundle,
     load_bundle,
-    write_bundle,
 )
 from gatekeeper.bundle.plan_run import fetch_analysis, untrusted_plan_changes
 from gatekeeper.classify import analyze

@@ -275,7 +275,8 @@ def test_bundle_from_the_split_setup(
 ) -> None:
     """The plan artifact (masked values, before_sha256 over the real ones) signs the same
     digest the gate's `load_bundle` computes; a bundle for another commit is refused."""
-    from gatekeeper.bundle.format import load_bundle, write_bundle
+    from gatekeeper.adapters.bundle_file import write_bundle
+    from gatekeeper.bundle.format import load_bundle
 
     scene = seed(env, signer_line(keys["alice"]))
     n = scene.pr.number
@@ -311,7 +312,8 @@ def test_bundles_of_a_matrix_sign_the_digest_of_all_legs(
     """`--bundle DIR` (what `gh run download -p 'gatekeeper-plan-*' -D DIR` writes) takes every
     leg, combined as the gate combines them: the digest of all plans together. A set missing a
     leg, or two legs with one label, is refused before anything is signed."""
-    from gatekeeper.bundle.format import MatrixLeg, write_bundle
+    from gatekeeper.adapters.bundle_file import write_bundle
+    from gatekeeper.bundle.format import MatrixLeg
 
     scene = seed(env, signer_line(keys["alice"]))
     n, head = scene.pr.number, scene.pr.head_sha
@@ -673,7 +675,7 @@ def test_untrusted_strings_cannot_hide_what_the_signer_confirms(
 ) -> None:
     """Plan labels come from a bundle anyone can build: an ANSI conceal sequence, a line
     erase or a bidi override in one must be shown, never acted on by the terminal."""
-    from gatekeeper.bundle.format import write_bundle
+    from gatekeeper.adapters.bundle_file import write_bundle
 
     scene = seed(env, signer_line(keys["alice"]))
     n = scene.pr.number

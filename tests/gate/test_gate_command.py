@@ -932,6 +932,7 @@ def test_errors_set_the_decision_output(gh_server: GHServer, tmp_path: Path, gat
     assert run.conclusion == "failure"
 
 
+@pytest.mark.slow
 def test_check_run_text_stays_within_githubs_limit_with_a_long_explanation() -> None:
     """The check run's text holds the diffs and the explanation; together they must fit in
     65,535 characters, or GitHub refuses the check run and the PR shows nothing."""

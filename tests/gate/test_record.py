@@ -107,6 +107,7 @@ def _derived_large() -> Analysis:
     return analyze([plan], ALL)
 
 
+@pytest.mark.slow
 def test_too_many_changes_give_a_bounded_record_that_says_it_is_incomplete() -> None:
     a = _derived_large()
     assert len(a.gated) >= 400
@@ -164,6 +165,7 @@ def test_the_schema_ships_in_the_package() -> None:
     assert json.loads(text)["properties"]["record_version"] == {"const": 1}
 
 
+@pytest.mark.slow
 def test_the_gate_check_text_keeps_the_record_whole_within_the_limit() -> None:
     """A record at its maximum, an explanation and thousands of diffs: the text fits
     GitHubClient's 65,000-character clip and ends with the record, intact."""

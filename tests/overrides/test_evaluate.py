@@ -544,6 +544,7 @@ def _armor(blob: bytes) -> str:
     target=st.sampled_from(["comment", "message", "signature blob"]),
     mutations=st.lists(_MUTATION, min_size=1, max_size=3),
 )
+@pytest.mark.slow
 def test_fuzz_mutations_are_rejected_without_crashing(
     signers: Signers,
     fuzz_case: tuple[str, bytes, bytes, str],

@@ -285,6 +285,7 @@ def test_rsa_signature_algorithms(
         assert rejected(armored, MESSAGE, key.public) is RejectCode.UNSUPPORTED
 
 
+@pytest.mark.slow
 def test_rsa_signature_shorter_than_modulus_refused(keys: dict[str, Key]) -> None:
     key = keys["rsa3072"]
     priv = _rsa_private(key)
@@ -557,6 +558,7 @@ def test_differential_against_ssh_keygen(tmp_path: Path, keys: dict[str, Key], n
             assert mine == reference == (what == "valid"), what
 
 
+@pytest.mark.slow
 def test_differential_random_blob_mutations(tmp_path: Path, keys: dict[str, Key]) -> None:
     """Whatever we accept, ssh-keygen accepts (we may only be stricter)."""
     rng = random.Random(4711)

@@ -180,6 +180,7 @@ PLAN = "fixtures/terraform/count_shrink/plan.jsonl"
 HEAD = "fixtures/terraform/count_shrink/head"
 
 
+@pytest.mark.slow
 def test_in_github_actions_annotations_come_before_the_text_report() -> None:
     r = gk("check", PLAN, "--source", HEAD, actions=True)
     out = r.stdout.splitlines()
@@ -188,6 +189,7 @@ def test_in_github_actions_annotations_come_before_the_text_report() -> None:
     assert out[1].startswith("::error ") and out[2].startswith("BLOCKED")
 
 
+@pytest.mark.slow
 def test_json_on_stdout_stays_parseable_annotations_go_to_stderr() -> None:
     r = gk("check", PLAN, "--source", HEAD, "--format", "json", actions=True)
     json.loads(r.stdout)
@@ -198,6 +200,7 @@ def test_json_on_stdout_stays_parseable_annotations_go_to_stderr() -> None:
     ("flags", "actions", "expected"),
     [((), False, 0), (("--annotations",), False, 2), (("--no-annotations",), True, 0)],
 )
+@pytest.mark.slow
 def test_annotations_switch(flags: tuple[str, ...], actions: bool, expected: int) -> None:
     r = gk("check", PLAN, "--source", HEAD, *flags, actions=actions)
     assert sum(1 for x in r.stdout.splitlines() if x.startswith("::")) == expected

@@ -535,6 +535,7 @@ def test_sensitive_values_never_leak_anywhere(scenarios: dict[str, Scenario]) ->
 # ---------------------------------------------------------------- truncation
 
 
+@pytest.mark.slow
 def test_thousands_of_changes_truncated_deterministically(scenarios: dict[str, Scenario]) -> None:
     s = scenarios["thousands_truncated"]
     assert len(s.analysis.changes) == 3000
@@ -570,6 +571,7 @@ def test_comment_limit_is_tight(scenarios: dict[str, Scenario]) -> None:
             check_structure(text, s)
 
 
+@pytest.mark.slow
 def test_all_gated_keeps_decision_and_cuts_table_rows() -> None:
     plan = _derived_plan(
         CORPUS / "tfcompliance" / "aws_2deletes_tags_drift_tf100.json", "prod", _replicate(300)

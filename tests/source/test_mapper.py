@@ -498,6 +498,7 @@ def gk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow
 def test_cli_check_with_source_on_a_log(tmp_path: Path) -> None:
     cfg = tmp_path / "policy.yml"
     cfg.write_text("production:\n  tag_attributes: [tags, triggers]\n")
@@ -514,6 +515,7 @@ def test_cli_check_with_source_on_a_log(tmp_path: Path) -> None:
     assert r.returncode == 1 and "from code" not in r.stdout
 
 
+@pytest.mark.slow
 def test_cli_labelled_sources_and_bad_label() -> None:
     a, b = "fixtures/terraform/count_shrink", "fixtures/terraform/tf_json_source"
     r = gk(
@@ -539,6 +541,7 @@ def test_cli_labelled_sources_and_bad_label() -> None:
     assert r.returncode == 2 and "not a directory" in r.stderr
 
 
+@pytest.mark.slow
 def test_cli_bad_hcl_never_stops_the_gate(tmp_path: Path) -> None:
     s = "fixtures/source/syntax_error"
     change = {"resource": {"addr": "aws_instance.after"}, "action": "delete"}
@@ -555,6 +558,7 @@ def test_cli_bad_hcl_never_stops_the_gate(tmp_path: Path) -> None:
     assert "HCL syntax error" in r.stdout
 
 
+@pytest.mark.slow
 def test_reports_with_source_locations_match_the_report_schema(tmp_path: Path) -> None:
     import jsonschema
 
