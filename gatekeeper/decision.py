@@ -178,7 +178,9 @@ def decide_gate(
     """
     advisory = policy.mode == "advisory"
     gated = analysis.gated
-    files = tuple(trust_root) if authorship.agent_authored else ()
+    # With who pushed (or which commits) unknown, the PR may be an agent's: its trust-root
+    # changes are gated, so the blockers below keep it red (never "nothing gated").
+    files = tuple(trust_root) if authorship.agent_authored or blockers else ()
     n_gated = len(gated) + len(files) + len(always_gated)
     counted = len(approvals.counted)
     required = approvals.required.count

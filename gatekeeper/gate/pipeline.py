@@ -155,7 +155,7 @@ def prepare(
     return Needs(
         # Pushers only ever remove approvers (and add agent evidence): read them when
         # something could be gated.
-        pushers=bool(analysis.gated or trust),
+        pushers=bool(analysis.gated or trust or always),
         reviewers=reviewers,
         digest_shas=digests,
         allowed_signers=_overrides_considered(facts, policy, analysis)

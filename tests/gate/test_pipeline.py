@@ -172,6 +172,23 @@ def test_a_human_pr_changing_the_trust_root_is_not_gated_by_it() -> None:
     assert r.trust_root_changes and r.decision.outcome == ALLOW
 
 
+def test_a_trust_root_change_whose_authors_are_unknown_is_gated_and_blocked() -> None:
+    # Who pushed cannot be read: the PR may be an agent's, so its change of the rules counts
+    # as gated and the unknown blocks (never "nothing gated: allowed").
+    f = facts(files=[".github/workflows/deploy.yml"], pushers_unknown="403 forbidden")
+    r = run(replace(f, reviews=(review(ALICE), review(BOB))), analysis=EMPTY)
+    assert r.decision.outcome == BLOCK and r.decision.gated_count == 1
+    assert "cannot be read (403 forbidden)" in r.decision.headline
+
+
+def test_prepare_reads_pushers_when_only_the_plan_job_is_distrusted() -> None:
+    # A policy whose gate_paths leave out workflows: the PR's workflow change is gated only
+    # by the split setup's distrust, and its pushers are operators all the same.
+    pol = policy("gate_paths: ['.github/gatekeeper.yml']\n")
+    f = facts(files=[".github/workflows/plan.yml"])
+    assert prepare(f, pol, EMPTY, split=True).pushers
+
+
 def test_split_setup_distrusts_the_plan_job_when_the_pr_changes_a_workflow() -> None:
     f = facts(files=[".github/workflows/plan.yml"])
     assert always_gated(f, split=False) == ()
