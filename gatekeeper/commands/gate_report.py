@@ -49,39 +49,9 @@ def report(gate: Gate, result: Result) -> None:
     conclusion = "success"
     if decision.outcome != ALLOW:
         conclusion = "neutral" if decision.advisory else "failure"
-    check_id: int | None = None
+    check_id = None
     if gate.check_sha:
-        check_id = post(
-            gate,
-            "check run",
-            lambda: gate.client.create_check_run(
-                gate.repo,
-                head_sha=gate.check_sha or "",
-                name=gate.opts.check_name,
-                conclusion=conclusion,
-                title=title,
-                summary=summary,
-                text=text,
-                external_id=external_id(gate),
-                details_url=gate.aenv.run_url,
-            ),
-            result_of=conclusion,
-        )
-        if gate.opts.commit_status:
-            state = "success" if conclusion != "failure" else "failure"
-            post(
-                gate,
-                "commit status",
-                lambda: gate.client.create_status(
-                    gate.repo,
-                    sha=gate.check_sha or "",
-                    state=state,
-                    context=gate.opts.check_name,
-                    description=decision.headline,
-                    target_url=gate.aenv.run_url,
-                ),
-                result_of=state,
-            )
+        check_id = post_result(gate, conclusion, title, summary, text, decision.headline)
     if gate.opts.comment and result.analysis.plans and comment_wanted(gate.policy, decision):
         post(gate, "PR comment", lambda: post_comment(gate, result))
     actions.append_summary(gate.aenv.summary_path, job_summary(result))
@@ -180,22 +150,47 @@ def report_error(gate: Gate, message: str, hint: str | None) -> None:
     error = Decision(ERROR, f"error: {message}")
     view = PrView(repository=gate.repo, pr_number=gate.number, head_sha=gate.check_sha)
     record = record_of(gate, Result(empty_analysis(), error, view))
-    post(
+    title = md.visible(f"error: {message}")[:250]
+    post_result(gate, "failure", title, summary, record, error.headline)
+
+
+def post_result(
+    gate: Gate, conclusion: str, title: str, summary: str, text: str, headline: str
+) -> int | None:
+    """The head's check run, and with --commit-status its status: one path for a result and
+    for an error, so an error turns both red (an earlier success must not stay on either)."""
+    check_id: int | None = post(
         gate,
         "check run",
         lambda: gate.client.create_check_run(
             gate.repo,
             head_sha=gate.check_sha or "",
             name=gate.opts.check_name,
-            conclusion="failure",
-            title=md.visible(f"error: {message}")[:250],
+            conclusion=conclusion,
+            title=title,
             summary=summary,
-            text=record,
+            text=text,
             external_id=external_id(gate),
             details_url=gate.aenv.run_url,
         ),
-        result_of="failure",
+        result_of=conclusion,
     )
+    if gate.opts.commit_status:
+        state = "success" if conclusion != "failure" else "failure"
+        post(
+            gate,
+            "commit status",
+            lambda: gate.client.create_status(
+                gate.repo,
+                sha=gate.check_sha or "",
+                state=state,
+                context=gate.opts.check_name,
+                description=headline,
+                target_url=gate.aenv.run_url,
+            ),
+            result_of=state,
+        )
+    return check_id
 
 
 def post_comment(gate: Gate, result: Result) -> str:

@@ -263,6 +263,25 @@ def test_advisory_mode_reports_a_neutral_check(gh_server: GHServer, gate: Runner
     assert status.context == "gatekeeper"
 
 
+def test_an_error_turns_an_earlier_success_status_red(
+    gh_server: GHServer, tmp_path: Path, gate: Runner
+) -> None:
+    # A ruleset may require the status context: an error must not leave the last success.
+    st = gh_server.state
+    base_repo(st)
+    pr = human_pr(st)
+    st.add_review(pr, "alice")
+    ok = gate("pull_request", pr_event(pr), "--plan", GATED_PLAN, "--commit-status")
+    assert ok.code == 0
+    res = gate(
+        "pull_request", pr_event(pr), "--plan", str(tmp_path / "nope.json"), "--commit-status"
+    )
+    assert res.code == 2 and res.outputs["decision"] == "error"
+    success, error = st.repo(REPO).statuses
+    assert (success.state, error.state) == ("success", "failure")
+    assert (error.description or "").startswith("error:")
+
+
 def test_commit_status_optional(gh_server: GHServer, gate: Runner) -> None:
     st = gh_server.state
     base_repo(st)
