@@ -4,7 +4,8 @@ For an apply that no PR approval covers (a workflow_dispatch, a plan that drifte
 review), `gatekeeper verify` in the apply job blocks, and prints the commit, its run id and
 this command. The human recomputes the gated changes from the plan (their own
 `terraform show -json`, or the bundle the blocked run uploaded: masked, bound to the commit),
-under the policy at that commit on the default branch; sees the exact message; types the
+under the policy at that commit on the default branch, signed for the allowed_signers and
+override settings on its head; sees the exact message; types the
 run id to confirm; signs with `ssh-keygen -Y sign` in the apply namespace; the result is
 checked with verify's own evaluation and printed (posted on the commit with --post). Then
 re-run the blocked run: a re-run keeps its run id, so the override counts there, and only
@@ -20,7 +21,6 @@ from datetime import UTC, datetime
 
 from gatekeeper.adapters import sign_github as gh
 from gatekeeper.adapters.ssh_keygen import sign_with_ssh_keygen
-from gatekeeper.adapters.trustroot import TrustRoot
 from gatekeeper.commands.sign_support import ask, load_allowed_signers, read_local_inputs
 from gatekeeper.errors import ApiError, OverrideError
 from gatekeeper.overrides.apply import (
@@ -61,8 +61,8 @@ def run_apply(args: argparse.Namespace) -> int:
     client = gh.open_client(token, api_url)
     now = datetime.now(UTC).replace(microsecond=0)
 
-    # The policy and allowed_signers exactly as verify reads them: at the commit, which must
-    # be on the default branch.
+    # As verify reads them: the policy at the commit (which must be on the default branch)
+    # says what is gated; who may sign, and how, is the default branch's head.
     v = Verifier(client, args.repo, sha, args.run_id, args)
     try:
         default = client.default_branch(args.repo)
@@ -74,18 +74,17 @@ def run_apply(args: argparse.Namespace) -> int:
                 "an apply override is only for a commit of the default branch",
             )
         policy = v.read_policy(default)
-        overrides = policy.overrides
+        root = v.override_root(default, policy, status)
+        overrides = root.policy.overrides
         namespace = apply_namespace(overrides)
         if not overrides.enabled or namespace is None:
             raise OverrideError(
                 f"signed overrides are {'disabled' if not overrides.enabled else 'not configured'} "
-                f"in the policy ({policy.source}): verify counts no apply override",
+                f"in the policy ({root.policy.source}): verify counts no apply override",
                 "set overrides.namespace_domain on the default branch",
             )
         pull = gh.PullHead(args.repo, 0, sha, sha, "", False, "", (), False)
-        # The trust root at the commit itself, as verify reads it (the commit is on the
-        # default branch: its files were merged under the gate).
-        allowed = load_allowed_signers(client, TrustRoot(args.repo, default, sha, policy))
+        allowed = load_allowed_signers(client, root)
     except ApiError as exc:
         raise gh.for_sign(exc) from None
     approver = choose_approver(args.approver, key, pub_path, allowed, namespace, now)
@@ -97,7 +96,7 @@ def run_apply(args: argparse.Namespace) -> int:
             "there is nothing to override",
             "pass the plan the apply run made (its bundle, or terraform show -json tfplan)",
         )
-    lifetime = choose_lifetime(local.ttl, overrides.max_lifetime, policy.source)
+    lifetime = choose_lifetime(local.ttl, overrides.max_lifetime, root.policy.source)
     issued, expires = validity(now, lifetime)
     message = ApplyOverrideMessage(
         repository=args.repo,

@@ -10,7 +10,8 @@
    plan's (or, with `apply.subset`, the plan's gated changes a strict subset of it).
 5. Otherwise (no PR, e.g. workflow_dispatch, or a plan the PR did not approve): a signed apply
    override on the commit (a commit comment, `gatekeeper sign --apply`) bound to this
-   repository, commit, workflow run and plan, verified against allowed_signers at the commit.
+   repository, commit, workflow run and plan, verified against allowed_signers on the
+   default branch's head.
 
 Exit 0 may proceed, 1 not approved (GitHub down too: never 0), 2 bad input or config, 3 bug.
 """
@@ -27,7 +28,7 @@ from typing import Any
 
 from gatekeeper.adapters import actions
 from gatekeeper.adapters.github import GitHubClient, RetryPolicy
-from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text
+from gatekeeper.adapters.trustroot import TrustRoot, read_allowed_signers_text, read_trust_root
 from gatekeeper.classify import Analysis, analyze
 from gatekeeper.errors import EXIT_BLOCK, ApiError, ConfigError, EventError
 from gatekeeper.gate.record import DecisionRecord, RecordError, find_records, parse
@@ -205,7 +206,7 @@ class Verifier:
         by_pr = self._by_pr(default, policy, analysis)
         if by_pr is not None and by_pr.allowed:
             return by_pr
-        by_override = self._by_override(policy, analysis)
+        by_override = self._by_override(default, policy, status, analysis)
         if by_override is not None:
             if by_override.allowed or by_pr is None:
                 return by_override
@@ -219,6 +220,16 @@ class Verifier:
             f"into {default} brought {self.sha[:12]}, and no signed apply override covers it",
             tuple(f"gated: {c.action_label} {c.change.address}" for c in analysis.gated[:20]),
         )
+
+    def override_root(self, default: str, policy: Policy, status: str) -> TrustRoot:
+        """The trust root signed apply overrides are checked against, by verify and by
+        `sign --apply` alike: the policy and allowed_signers on the default branch's head.
+        `policy` is the one at the commit, which is that head when `status` is "identical"
+        (then nothing is read again)."""
+        if status == "identical":
+            return TrustRoot(self.repo, default, self.sha, policy)
+        path = self.args.config or defaults.POLICY_PATH
+        return read_trust_root(self.client, self.repo, policy_path=path, default_branch=default)
 
     def read_policy(self, default: str) -> Policy:
         """The policy at the commit (on the default branch), as `sign --apply` reads it too."""
@@ -287,7 +298,10 @@ class Verifier:
                 rejected.append(f"check run {cr.get('id')} is by app {app}, not the gate's")
                 continue
             if cr.get("status") != "completed":
-                continue
+                # The gate's newest run is still deciding: an older record must not speak
+                # for it (fail closed; re-run the apply once the check has finished).
+                rejected.append(f"check run {cr.get('id')} of the gate is not completed")
+                return None, rejected
             for payload in reversed(find_records(str((cr.get("output") or {}).get("text") or ""))):
                 try:
                     rec = parse(payload)
@@ -300,13 +314,16 @@ class Verifier:
                     and rec.head_sha == head
                 ):
                     if rec.outcome == "allow" and cr.get("conclusion") != "success":
+                        # The newest record for this PR and head decides, never an older one.
                         rejected.append(f"check run {cr.get('id')}: conclusion is not success")
-                        continue
+                        return None, rejected
                     return rec, rejected
         return None, rejected
 
     # ------------------------------------------------------------ apply overrides
-    def _by_override(self, policy: Policy, analysis: Analysis) -> Verdict | None:
+    def _by_override(
+        self, default: str, policy: Policy, status: str, analysis: Analysis
+    ) -> Verdict | None:
         from gatekeeper.overrides.apply import APPLY_INFO_STRING, apply_context
 
         comments = [
@@ -316,16 +333,17 @@ class Verifier:
         ]
         if not comments:
             return None
-        settings = policy.overrides
+        # Who may sign, and how, is the default branch's head (as for PR overrides): a key
+        # removed from allowed_signers since the commit was merged signs nothing, and an old
+        # commit or a re-run cannot bring a revoked key or a disabled override back.
+        root = self.override_root(default, policy, status)
+        settings = root.policy.overrides
         if not settings.enabled:
             return Verdict(EXIT_BLOCK, "signed apply overrides are disabled by the policy")
         from gatekeeper.overrides.allowed_signers import parse_allowed_signers
         from gatekeeper.overrides.apply import apply_override_verdict, evaluate_apply_overrides
         from gatekeeper.overrides.evaluate import OverrideComment
 
-        # The trust root at the commit itself (it is on the default branch), read as the
-        # gate and `sign --apply` read it: one decode rule, a non-UTF-8 file counts nothing.
-        root = TrustRoot(self.repo, "", self.sha, policy)
         signers = None
         try:
             text = read_allowed_signers_text(self.client, root)

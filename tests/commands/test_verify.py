@@ -327,6 +327,32 @@ def test_only_a_forged_record_and_no_genuine_one_is_not_approved(
     assert f"is by app {st.github_actions.id}, not the gate's" in out
 
 
+def test_an_older_allow_never_speaks_for_the_gates_newer_run(
+    gh_server: GHServer,
+    gate: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The gate allowed; then its App started a newer run on the same head (the PR is being
+    re-evaluated) or finished one that did not succeed. Only the newest run decides."""
+    st = gh_server.state
+    gate_app = scene(st)
+    pr = approved_pr(st, gate, [DESTROY_ALL])
+    (allowed,) = check_runs(st, pr.head_sha)
+    sha = st.merge_pull(pr, "merge")
+    st.add_check_run(pr.head_sha, "gatekeeper", status="in_progress", app=gate_app, repo=REPO)
+    code, out = verify(gh_server, monkeypatch, capsys, sha, DESTROY_ALL)
+    assert code == 1 and "is not completed" in out
+    st.repo(REPO).check_runs.clear()
+    output = dict(allowed.output)  # the same allow record, on a run that did not succeed
+    st.add_check_run(pr.head_sha, "gatekeeper", app=gate_app, output=allowed.output, repo=REPO)
+    st.add_check_run(
+        pr.head_sha, "gatekeeper", conclusion="failure", app=gate_app, output=output, repo=REPO
+    )
+    code, out = verify(gh_server, monkeypatch, capsys, sha, DESTROY_ALL)
+    assert code == 1 and "conclusion is not success" in out
+
+
 def test_without_app_id_verify_refuses_with_the_hardened_setup_hint(
     gh_server: GHServer,
     gate: Runner,
@@ -508,6 +534,39 @@ def test_an_override_signed_with_a_key_not_on_the_default_branch_is_blocked(
     assert code == 1
     assert "no signed apply override counts (0 of 1 required)" in out
     assert "is not in .github/gatekeeper/allowed_signers@" in out
+
+
+@needs_keygen
+def test_a_key_removed_from_the_default_branch_signs_no_apply_override_for_an_older_commit(
+    gh_server: GHServer,
+    keys: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """alice's key was listed when the commit was merged and has been removed since: her
+    override for that (older) commit counts nothing. Who may sign is the default branch's
+    head, as for PR overrides."""
+    st = gh_server.state
+    scene(st, signers=signers(keys["alice"]))
+    sha = push_to_main(st)
+    body = _signed_comment(
+        keys["alice"], sha, [COUNT_SHRINK], f"gatekeeper-apply-override-v1@{DOMAIN}"
+    )
+    st.add_commit_comment(sha, "op", body, repo=REPO)
+    code, out = verify(gh_server, monkeypatch, capsys, sha, COUNT_SHRINK)
+    assert code == 0, out  # while the key is listed on the head, it counts
+    repo = st.repo(REPO)
+    revoke = st.add_commit(
+        repo,
+        message="revoke alice",
+        author="op",
+        parents=[repo.branches["main"]],
+        contents={SIGNERS_PATH: signers(keys["mallory"], "mallory@acme.example")},
+    )
+    repo.branches["main"] = revoke.sha
+    code, out = verify(gh_server, monkeypatch, capsys, sha, COUNT_SHRINK)
+    assert code == 1, out
+    assert "no signed apply override counts (0 of 1 required)" in out
 
 
 @needs_keygen
