@@ -2,7 +2,7 @@
 `show -json` output; the `*_sensitive` mirrors say which leaves they are.
 
 Every output that shows attribute values (reasons, diffs, the plan bundle, replace paths)
-and the digest go through `redacted_sides`/`redacted_paths`, so one rule decides what is
+and the digest go through `redact_change`/`mask`/`redacted_paths`, so one rule decides what is
 secret: a path marked on EITHER side (a value newly marked sensitive is a secret before too),
 and any string equal to a secret string anywhere in the change (provider-computed copies,
 such as `tags_all`, are not marked by Terraform).
@@ -223,14 +223,8 @@ def _change_secrets(change: ResourceChange) -> tuple[Any, frozenset[str]]:
     return union, secrets
 
 
-def redacted_sides(change: ResourceChange) -> tuple[Any, Any]:
-    """(before, after) with every secret of the change hidden: what any output may show."""
-    union, secrets = change_secrets(change)
-    return mask(change.before(), union, secrets), mask(change.after(), union, secrets)
-
-
 def redacted_before(change: ResourceChange) -> Any:
-    """`before` with every secret of the change hidden (the digest's side of redacted_sides)."""
+    """`before` with every secret of the change hidden: what the digest hashes."""
     union, secrets = change_secrets(change)
     return mask(change.before(), union, secrets)
 
@@ -311,11 +305,12 @@ def _mark_changed(after: Any, after_raw: Any, before_raw: Any) -> Any:
 
 
 def redact_change(change: ResourceChange) -> ResourceChange:
-    """The change as every output, the plan bundle and the classifier see it: `before` and
-    `after` redacted (`redacted_sides`), a changed hidden value marked SENSITIVE_CHANGED on
-    the after side, `replace_paths` cut (`redacted_paths`). The masks stay as Terraform wrote
-    them. Idempotent: a change that is already redacted (read from a bundle) comes back as it
-    is, so the plan file and its bundle give one and the same change."""
+    """The change as every output, the plan bundle and the classifier see it: `before`,
+    `after` (and prior_state's copy) redacted by `mask` with the change's secrets, a changed
+    hidden value marked SENSITIVE_CHANGED on the after side, keys of `after_unknown` equal to
+    a secret renamed, `replace_paths` cut (`redacted_paths`). The sensitivity masks stay as
+    Terraform wrote them. Idempotent: a change that is already redacted (read from a bundle)
+    comes back as it is, so the plan file and its bundle give one and the same change."""
     if marks_nothing(change) or not change.has_attributes:
         return change
     union, secrets = change_secrets(change)
@@ -326,10 +321,15 @@ def redact_change(change: ResourceChange) -> ResourceChange:
     # hides the same values, so an intact copy still equals `before` once both are redacted.
     prior_raw = change.prior() if change.prior_raw is not None else None
     prior = mask(prior_raw, union, secrets)
+    # after_unknown holds only booleans, but its map keys are the object's keys: one equal to
+    # a secret is renamed as in `after` (the diff and the bundle show the keys it marks).
+    unknown_raw = change.after_unknown()
+    unknown = mask(unknown_raw, False, secrets)
     if (
         _shown_equal(before, before_raw)
         and _shown_equal(after, after_raw)
         and _shown_equal(prior, prior_raw)
+        and _shown_equal(unknown, unknown_raw)
     ):
         return change  # nothing left to hide
     after = _mark_changed(after, after_raw, before_raw)
@@ -338,14 +338,22 @@ def redact_change(change: ResourceChange) -> ResourceChange:
         before_raw=None if before is None else msgspec.Raw(canonical_json(before)),
         after_raw=None if after is None else msgspec.Raw(canonical_json(after)),
         prior_raw=None if prior is None else msgspec.Raw(canonical_json(prior)),
+        after_unknown_raw=None if unknown is None else msgspec.Raw(canonical_json(unknown)),
         replace_paths=redacted_paths(change),
     )
 
 
 def without_values(change: ResourceChange) -> ResourceChange:
-    """The change with no attribute values (its masks kept): for a change no output shows."""
+    """The change with no attribute values (its masks kept): for a change no output shows
+    the values of. `replace_paths` are cut first, while the values still say which steps
+    equal a secret (the JSON report lists the paths)."""
     return msgspec.structs.replace(
-        change, before_raw=None, after_raw=None, after_unknown_raw=None, prior_raw=None
+        change,
+        before_raw=None,
+        after_raw=None,
+        after_unknown_raw=None,
+        prior_raw=None,
+        replace_paths=redacted_paths(change),
     )
 
 

@@ -104,6 +104,42 @@ def test_check_json_and_text_never_show_a_secret(
         assert SECRET not in out and "aws_db_instance.main" in out, fmt
 
 
+def test_a_secret_in_replace_paths_or_after_unknown_keys_reaches_no_output(
+    capfd: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    # An update whose replace path and unknown-after map name a key equal to its secret:
+    # with or without values kept, no output shows the key (the JSON report lists the paths,
+    # the Markdown diff the keys after_unknown marks).
+    plan = _plan(
+        rc(
+            "aws_instance.web",
+            ["update"],
+            before={"pw": SECRET, "m": {}},
+            after={"pw": SECRET, "m": {}},
+            before_sensitive={"pw": True},
+            after_sensitive={"pw": True},
+            after_unknown={"m": {SECRET: True}},
+            replace_paths=[["m", SECRET]],
+        ),
+        rc(
+            "aws_db_instance.main",
+            ["delete"],
+            before={"password": "x", "tags": {"env": "prod"}},
+        ),
+    )
+    path = f"{tmp_path}/plan.json"
+    with open(path, "wb") as fh:
+        fh.write(plan)
+    for fmt in ("json", "text", "markdown"):
+        assert cli.main(["check", "--format", fmt, path]) == 1
+        out = capfd.readouterr().out
+        assert SECRET not in out, fmt
+        # the update is listed where the format lists other changes (its path or its diff)
+        assert fmt == "text" or "aws_instance.web" in out, fmt
+    parsed = parse_plan(plan, label="p", path="p.json")
+    assert SECRET not in json.dumps(redact_change(parsed.changes[0]).after_unknown())
+
+
 def test_secrets_and_digest_are_computed_once_per_change_and_match_a_fresh_copy() -> None:
     plan = parse_plan(_secret_update_and_prod_delete(), label="p", path="p.json")
     change = redact_change(plan.changes[1])
